@@ -1,0 +1,1 @@
+"""Ground floor: the warehouse engine, migrations, bulk loads and the SQL runner."""

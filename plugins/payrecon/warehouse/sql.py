@@ -1,0 +1,40 @@
+"""Run the named SQL steps of `include/sql/`, with values bound, never formatted in."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from payrecon.settings import SQL_DIR
+
+
+@cache
+def load(name: str) -> str:
+    """The text of `include/sql/<name>.sql`; statements are separated by lines holding only `;`."""
+    path = SQL_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise FileNotFoundError(f"no SQL step {name!r} at {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def statements(name: str) -> list[str]:
+    body = load(name)
+    parts = [part.strip() for part in body.split("\n;\n")]
+    return [p.rstrip(";").strip() for p in parts if p.rstrip(";").strip()]
+
+
+def run(conn: Connection, name: str, **params: Any) -> int:
+    """Execute every statement of a step in the caller's transaction; returns rows touched."""
+    touched = 0
+    for stmt in statements(name):
+        clause = text(stmt)
+        wanted = {k: v for k, v in params.items() if k in clause.compile().params}
+        result = conn.execute(clause, wanted)
+        touched += max(result.rowcount or 0, 0)
+    return touched
+
+
+def scalar(conn: Connection, name: str, **params: Any) -> Any:
+    return conn.execute(text(load(name)), params).scalar()
