@@ -44,3 +44,32 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 def from_minor(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-exponent(currency))
+
+
+def to_minor_series(amounts, currencies):  # noqa: ANN001, ANN201 - pandas Series in and out
+    """Vectorised `to_minor` for decimal strings: one pass per currency exponent, no per-row Python.
+
+    Raises ValueError naming the first offending value (bad text, unknown currency, too many decimals).
+    """
+    import pandas as pd
+
+    text_values = amounts.astype("string").str.strip()
+    codes = currencies.astype("string").str.upper()
+    out = pd.Series(pd.NA, index=amounts.index, dtype="Int64")
+    for code in codes.dropna().unique():
+        mask = codes == code
+        digits = exponent(str(code))
+        values = text_values[mask]
+        parts = values.str.extract(r"^(?P<sign>[-+]?)(?P<int>\d+)(?:\.(?P<frac>\d*))?$")
+        bad = parts["int"].isna() & values.notna()
+        if bad.any():
+            raise ValueError(f"not a decimal amount: {values[bad].iloc[0]!r}")
+        frac = parts["frac"].fillna("")
+        extra = frac.str.slice(digits).str.strip("0")
+        if (extra.str.len() > 0).any():
+            raise ValueError(f"{values[extra.str.len() > 0].iloc[0]} has more decimals than {code} allows ({digits})")
+        frac = frac.str.slice(0, digits).str.pad(digits, side="right", fillchar="0") if digits else ""
+        minor = (parts["int"] + frac).astype("Int64") if digits else parts["int"].astype("Int64")
+        minor = minor.where(parts["sign"] != "-", -minor)
+        out[mask] = minor
+    return out

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -28,19 +28,19 @@ class Window:
             raise ValueError(f"window bounds must be timezone-aware, got {self.start!r} .. {self.end!r}")
         if self.end <= self.start:
             raise ValueError(f"window end {self.end.isoformat()} is not after start {self.start.isoformat()}")
-        object.__setattr__(self, "start", self.start.astimezone(timezone.utc))
-        object.__setattr__(self, "end", self.end.astimezone(timezone.utc))
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
 
     @classmethod
     def day(cls, iso_date: str) -> Window:
-        start = datetime.fromisoformat(iso_date).replace(tzinfo=timezone.utc)
+        start = datetime.fromisoformat(iso_date).replace(tzinfo=UTC)
         return cls(start, start + timedelta(days=1))
 
     @classmethod
     def parse(cls, start: str, end: str) -> Window:
         def aware(value: str) -> datetime:
             parsed = datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
         return cls(aware(start), aware(end))
 

@@ -143,8 +143,6 @@ def upgrade() -> None:
         "etl_watermarks",
         sa.Column("source", sa.Text, primary_key=True),
         sa.Column("watermark_at", TS, nullable=False),
-        sa.Column("rows_pulled", sa.BigInteger, nullable=False),
-        sa.Column("updated_at", TS, nullable=False),
     )
     op.create_table(
         "reconciliation_results",
@@ -161,7 +159,6 @@ def upgrade() -> None:
         sa.Column("difference_minor", MINOR),
         sa.Column("fee_minor", MINOR),
         sa.Column("detail", sa.Text),
-        sa.Column("as_of", TS, nullable=False),
     )
     op.create_index("ix_recon_window_state", "reconciliation_results", ["window_start", "state"])
     op.create_table(

@@ -20,6 +20,13 @@ def _ident(name: str) -> str:
     return name
 
 
+def _integral_floats_to_int(frame: pd.DataFrame) -> pd.DataFrame:
+    """Integer columns with gaps arrive as float64 (NaN); COPY needs `900`, not `900.0`."""
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    fix = {c: "Int64" for c in floats if ((frame[c].dropna() % 1) == 0).all()}
+    return frame.astype(fix) if fix else frame
+
+
 def insert_frame(conn: Connection, table: str, frame: pd.DataFrame) -> int:
     """Append `frame` to `table` (columns by name) inside the caller's transaction."""
     if frame.empty:
@@ -37,6 +44,7 @@ def insert_frame(conn: Connection, table: str, frame: pd.DataFrame) -> int:
             raw.unregister("_payrecon_frame")
         return len(frame)
     if backend == "postgresql":
+        frame = _integral_floats_to_int(frame)
         buf = io.StringIO()
         frame.to_csv(buf, index=False, header=False, na_rep="\\N")
         buf.seek(0)

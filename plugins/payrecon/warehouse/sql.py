@@ -19,8 +19,13 @@ def load(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def _strip_comments(body: str) -> str:
+    """Drop whole-line comments: they document binds (`:window_start`) that must not be bound."""
+    return "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("--"))
+
+
 def statements(name: str) -> list[str]:
-    body = load(name)
+    body = _strip_comments(load(name))
     parts = [part.strip() for part in body.split("\n;\n")]
     return [p.rstrip(";").strip() for p in parts if p.rstrip(";").strip()]
 
@@ -37,4 +42,5 @@ def run(conn: Connection, name: str, **params: Any) -> int:
 
 
 def scalar(conn: Connection, name: str, **params: Any) -> Any:
-    return conn.execute(text(load(name)), params).scalar()
+    (stmt,) = statements(name)
+    return conn.execute(text(stmt), params).scalar()

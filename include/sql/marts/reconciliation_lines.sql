@@ -1,0 +1,107 @@
+-- R14: give every settlement line of one window exactly one state.
+-- Binds: :window_start. Replaces the window's line rows; safe to run again (R15).
+delete from reconciliation_results
+where item_type = 'settlement_line'
+  and window_start = :window_start
+;
+insert into reconciliation_results (
+    item_type, item_id, window_start, gateway, state, order_id, line_id,
+    currency, expected_minor, settled_minor, difference_minor, fee_minor, detail
+)
+with
+
+window_lines as (
+    select *
+    from settlement_lines
+    where window_start = :window_start
+),
+
+charge_lines_so_far as (
+    -- every charge line that had arrived by this window, to tell first from duplicate
+    select
+        line_id,
+        charge_id,
+        window_start,
+        file_id,
+        line_no
+    from settlement_lines
+    where line_type = 'charge'
+      and window_start <= :window_start
+),
+
+succeeded_attempts as (
+    select
+        a.order_id,
+        a.gateway_charge_id as charge_id,
+        a.amount_minor,
+        a.currency
+    from payment_attempts as a
+    where a.status = 'succeeded'
+      and a.gateway_charge_id is not null
+),
+
+ranked_charges as (
+    select
+        c.line_id,
+        s.order_id,
+        row_number() over (
+            partition by c.charge_id order by c.window_start, c.file_id, c.line_no
+        ) as rank_in_charge,
+        case when s.order_id is null then null else row_number() over (
+            partition by s.order_id order by c.window_start, c.file_id, c.line_no
+        ) end as rank_in_order
+    from charge_lines_so_far as c
+    left join succeeded_attempts as s
+        on s.charge_id = c.charge_id
+),
+
+classified as (
+    select
+        l.line_id,
+        l.gateway,
+        l.line_type,
+        coalesce(r.order_id, s.order_id, l.order_ref) as order_id,
+        coalesce(l.presentment_currency, l.currency) as compared_currency,
+        coalesce(l.presentment_minor, l.gross_minor) as compared_minor,
+        s.amount_minor as expected_minor,
+        s.currency as expected_currency,
+        l.fee_minor,
+        case
+            when l.line_type <> 'charge' then l.line_type
+            when r.order_id is null then 'settled_without_order'
+            when r.rank_in_charge > 1 or r.rank_in_order > 1 then 'duplicate'
+            when coalesce(l.presentment_currency, l.currency) <> s.currency then 'currency_mismatch'
+            when coalesce(l.presentment_minor, l.gross_minor) <> s.amount_minor then 'amount_mismatch'
+            else 'matched'
+        end as state
+    from window_lines as l
+    left join ranked_charges as r
+        on r.line_id = l.line_id
+    left join succeeded_attempts as s
+        on s.charge_id = l.charge_id
+),
+
+final as (
+    select
+        'settlement_line' as item_type,
+        line_id as item_id,
+        cast(:window_start as timestamp with time zone) as window_start,
+        gateway,
+        state,
+        order_id,
+        line_id,
+        compared_currency as currency,
+        expected_minor,
+        compared_minor as settled_minor,
+        case
+            when state in ('matched', 'amount_mismatch') then compared_minor - expected_minor
+        end as difference_minor,
+        fee_minor,
+        case
+            when state = 'currency_mismatch' then 'order in ' || expected_currency
+            when state = 'duplicate' then 'charge already settled by an earlier line'
+        end as detail
+    from classified
+)
+
+select * from final

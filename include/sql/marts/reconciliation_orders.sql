@@ -1,0 +1,118 @@
+-- R14: give every order of a window exactly one state, and refresh orders of earlier windows that
+-- were still pending or changed since (a late settlement line, a status edited by hand).
+-- Binds: :window_start, :window_end, :as_of, :pending_cutoff (= as_of - grace period).
+-- Lines count only once they had arrived by :as_of, so a re-run gives the same rows (R15).
+delete from reconciliation_results
+where item_type = 'order'
+  and item_id in (select order_id from _orders_to_evaluate)
+;
+insert into reconciliation_results (
+    item_type, item_id, window_start, gateway, state, order_id, line_id,
+    currency, expected_minor, settled_minor, difference_minor, fee_minor, detail
+)
+with
+
+evaluated as (
+    select
+        o.order_id,
+        o.status,
+        o.created_at,
+        e.window_start
+    from orders as o
+    inner join _orders_to_evaluate as e
+        on e.order_id = o.order_id
+),
+
+first_success as (
+    select
+        order_id,
+        gateway,
+        gateway_charge_id as charge_id,
+        amount_minor,
+        currency,
+        attempted_at
+    from (
+        select
+            a.*,
+            row_number() over (partition by a.order_id order by a.attempted_at, a.attempt_id) as rn
+        from payment_attempts as a
+        where a.status = 'succeeded'
+    ) as ranked
+    where rn = 1
+),
+
+order_charges as (
+    -- every charge line of any succeeded attempt of the order, arrived by as_of
+    select
+        a.order_id,
+        l.line_id,
+        l.gateway,
+        l.fee_minor,
+        coalesce(l.presentment_currency, l.currency) as compared_currency,
+        coalesce(l.presentment_minor, l.gross_minor) as compared_minor,
+        row_number() over (
+            partition by a.order_id order by l.window_start, l.file_id, l.line_no
+        ) as rn
+    from payment_attempts as a
+    inner join settlement_lines as l
+        on l.charge_id = a.gateway_charge_id
+    where a.status = 'succeeded'
+      and l.line_type = 'charge'
+      and l.window_start < :as_of
+),
+
+primary_line as (
+    select * from order_charges where rn = 1
+),
+
+classified as (
+    select
+        e.order_id,
+        e.window_start,
+        coalesce(p.gateway, f.gateway) as gateway,
+        p.line_id,
+        f.currency,
+        f.amount_minor as expected_minor,
+        p.compared_minor as settled_minor,
+        p.fee_minor,
+        p.compared_currency,
+        case
+            when e.status = 'offline' then 'offline'
+            when f.order_id is null then 'failed_attempt'
+            when p.line_id is not null and p.compared_currency <> f.currency then 'currency_mismatch'
+            when p.line_id is not null and p.compared_minor <> f.amount_minor then 'amount_mismatch'
+            when p.line_id is not null then 'matched'
+            when f.attempted_at <= :pending_cutoff then 'order_without_settlement'
+            else 'pending'
+        end as state
+    from evaluated as e
+    left join first_success as f
+        on f.order_id = e.order_id
+    left join primary_line as p
+        on p.order_id = e.order_id
+),
+
+final as (
+    select
+        'order' as item_type,
+        order_id as item_id,
+        window_start,
+        gateway,
+        state,
+        order_id,
+        line_id,
+        currency,
+        expected_minor,
+        settled_minor,
+        case
+            when state in ('matched', 'amount_mismatch') then settled_minor - expected_minor
+        end as difference_minor,
+        fee_minor,
+        case
+            when state = 'currency_mismatch' then 'settled in ' || compared_currency
+            when state = 'pending' then 'awaiting settlement within the grace period'
+        end as detail
+    from classified
+)
+
+select * from final

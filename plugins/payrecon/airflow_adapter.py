@@ -1,0 +1,148 @@
+"""The one place Airflow meets the domain package.
+
+It turns Connections and Variables into plain `Settings`, a task context into the windows to work on,
+and holds what every DAG shares (default args, the assets that wire DAGs together, alerts). Everything
+else in `payrecon` is plain Python and testable without Airflow. Airflow itself is imported lazily
+inside functions, so importing this module at DAG-parse time costs nothing and looks nothing up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from payrecon.settings import DEFAULT_DATA_DIR, ReconSettings, Settings, Window
+
+log = logging.getLogger(__name__)
+
+WAREHOUSE_CONN_ID = "warehouse_db"
+COMMERCE_CONN_ID = "commerce_db"
+SMTP_CONN_ID = "smtp_default"
+EMBEDDED_WRITER_POOL = "warehouse_writer"
+
+VAR_INBOX = "payrecon_inbox_dir"
+VAR_OUTPUT = "payrecon_output_dir"
+VAR_GRACE_DAYS = "payrecon_settlement_grace_days"
+
+# Asset names: the contract between DAGs (a producer's outlet, a consumer's schedule).
+SETTLEMENTS_ASSET = "payrecon.settlement_lines"
+ORDERS_ASSET = "payrecon.orders"
+RECONCILIATION_ASSET = "payrecon.reconciliation_results"
+ORDER_RULES_ASSET = "payrecon.order_rules"
+FOLLOWUPS_ASSET = "payrecon.followup_outbox"
+
+
+def default_args(**overrides: Any) -> dict[str, Any]:
+    """Shared task defaults: an owner, retries with backoff, and an alert on final failure."""
+    args: dict[str, Any] = {
+        "owner": "data-team",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": alert_task_failure,
+    }
+    args.update(overrides)
+    return args
+
+
+def alert_task_failure(context: dict[str, Any]) -> None:
+    """Log a loud, greppable line; the follow-ups capability can route it to the team."""
+    ti = context.get("task_instance")
+    log.error(
+        "PAYRECON TASK FAILED dag=%s task=%s run=%s try=%s error=%s",
+        getattr(ti, "dag_id", "?"),
+        getattr(ti, "task_id", "?"),
+        context.get("run_id"),
+        getattr(ti, "try_number", "?"),
+        context.get("exception"),
+    )
+
+
+def sqlalchemy_url(conn_id: str) -> str:
+    """A SQLAlchemy URL from an Airflow connection.
+
+    `extra.sqlalchemy_url` wins (that is how the embedded DuckDB file is declared); otherwise the
+    connection's host, port, login and schema build a PostgreSQL URL.
+    """
+    from airflow.sdk import Connection
+
+    conn = Connection.get(conn_id)
+    extra = conn.extra_dejson or {}
+    if extra.get("sqlalchemy_url"):
+        return str(extra["sqlalchemy_url"])
+    conn_type = (conn.conn_type or "").lower()
+    if conn_type in {"postgres", "postgresql"}:
+        from sqlalchemy.engine import URL
+
+        return URL.create(
+            "postgresql+psycopg2",
+            username=conn.login,
+            password=conn.password or None,
+            host=conn.host,
+            port=conn.port,
+            database=conn.schema,
+        ).render_as_string(hide_password=False)
+    if conn_type in {"duckdb", "sqlite"}:
+        return f"{conn_type}:///{conn.host or conn.schema}"
+    raise ValueError(f"connection {conn_id!r}: cannot build a SQLAlchemy URL from conn_type {conn_type!r}")
+
+
+def _variable(name: str, default: str) -> str:
+    from airflow.sdk import Variable
+
+    return str(Variable.get(name, default=default))
+
+
+def settings_from_airflow(need_commerce: bool = False) -> Settings:
+    """Resolve Settings at task run time (never at parse time)."""
+    return Settings(
+        warehouse_url=sqlalchemy_url(WAREHOUSE_CONN_ID),
+        commerce_url=sqlalchemy_url(COMMERCE_CONN_ID) if need_commerce else None,
+        inbox_dir=Path(_variable(VAR_INBOX, str(DEFAULT_DATA_DIR / "inbox"))),
+        output_dir=Path(_variable(VAR_OUTPUT, str(DEFAULT_DATA_DIR / "output"))),
+        recon=ReconSettings(settlement_grace_days=int(_variable(VAR_GRACE_DAYS, "3"))),
+    )
+
+
+def windows_from_context(context: dict[str, Any]) -> list[Window]:
+    """The windows a run must work on, most explicit first.
+
+    1. Params `window_start`/`window_end` (a manual or backfill run from the form), split into days.
+    2. The windows carried in the extras of the asset events that triggered this run (several when
+       upstream windows were coalesced into one run).
+    3. The run's own data interval.
+    """
+    params = context.get("params") or {}
+    if params.get("window_start") and params.get("window_end"):
+        return Window.parse(str(params["window_start"]), str(params["window_end"])).days()
+
+    events = context.get("triggering_asset_events") or {}
+    seen: dict[str, Window] = {}
+    for asset_events in events.values():
+        for event in asset_events:
+            extra = getattr(event, "extra", None) or {}
+            if "window_start" in extra and "window_end" in extra:
+                for window in Window.parse(extra["window_start"], extra["window_end"]).days():
+                    seen[window.start.isoformat()] = window
+    if seen:
+        return [seen[k] for k in sorted(seen)]
+
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if start is None or end is None or start == end:
+        raise ValueError(
+            "no window: give params window_start and window_end, or run from a schedule with a data interval"
+        )
+    return [Window(start, end)]
+
+
+def window_extra(windows: list[Window]) -> dict[str, str]:
+    """Asset-event extra for the span of `windows` (downstream splits it back into days)."""
+    return {"window_start": windows[0].start.isoformat(), "window_end": windows[-1].end.isoformat()}
+
+
+def to_xcom(value: Any) -> Any:
+    """Round-trip through JSON so only small plain values go to XCom."""
+    return json.loads(json.dumps(value, default=str))

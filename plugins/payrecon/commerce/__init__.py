@@ -1,0 +1,1 @@
+"""The merchant's commerce database: what we read from it and how (see docs/CONTRACT.md)."""

@@ -1,0 +1,1 @@
+"""R14: every settlement line and every order of a window ends in exactly one state."""
