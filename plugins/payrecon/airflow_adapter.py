@@ -35,6 +35,22 @@ ORDER_RULES_ASSET = "payrecon.order_rules"
 FOLLOWUPS_ASSET = "payrecon.followup_outbox"
 
 
+def window_params() -> dict[str, Any]:
+    """The form a person fills to run a window (or a range of days) by hand or in a backfill."""
+    from airflow.sdk import Param
+
+    return {
+        "window_start": Param(
+            None, type=["null", "string"], format="date-time",
+            description="Start of the window to (re)process, UTC. Empty: the run's own data interval.",
+        ),
+        "window_end": Param(
+            None, type=["null", "string"], format="date-time",
+            description="End of the window (exclusive), UTC. A range is processed one day at a time.",
+        ),
+    }
+
+
 def default_args(**overrides: Any) -> dict[str, Any]:
     """Shared task defaults: an owner, retries with backoff, and an alert on final failure."""
     args: dict[str, Any] = {

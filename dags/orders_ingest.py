@@ -1,0 +1,42 @@
+"""
+### Orders in
+
+Pulls customers, products, subscriptions, orders and payment attempts from the merchant's commerce
+database (`commerce_db` connection) incrementally by `updated_at` watermark, up to the end of the run's
+window, and upserts them by key: late edits are picked up, re-runs change nothing.
+
+**Owner:** data team. **On failure:** a missing table or column is named in the log (see
+`docs/CONTRACT.md`); fix the source or the connection, then clear the task.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
+
+from payrecon.airflow_adapter import EMBEDDED_WRITER_POOL, ORDERS_ASSET, default_args, window_params
+
+ORDERS = Asset(ORDERS_ASSET)
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["payrecon", "ingestion"],
+    default_args=default_args(pool=EMBEDDED_WRITER_POOL),
+    params=window_params(),
+    doc_md=__doc__,
+)
+def orders_ingest():
+    @task(outlets=[ORDERS])
+    def pull_commerce_changes(**context) -> dict:
+        from payrecon.tasks import pull_orders
+
+        return pull_orders(context, ORDERS)
+
+    pull_commerce_changes()
+
+
+orders_ingest()

@@ -1,0 +1,43 @@
+"""
+### Settlements in
+
+Lands every gateway settlement file whose report date falls in the run's window
+(`{inbox}/{gateway}/{YYYY-MM-DD}/*.csv`), validates each line, and loads good lines into
+`settlement_lines`; bad lines go to `quarantine` with file, line, field and reason. A file is landed
+once (SHA-256 manifest): re-running a window is a no-op.
+
+**Owner:** data team. **On failure:** read the task log: a file that could not be read at all is
+named there and in `quarantine` (line 0). Fix or replace the file, then clear the task.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
+
+from payrecon.airflow_adapter import EMBEDDED_WRITER_POOL, SETTLEMENTS_ASSET, default_args, window_params
+
+SETTLEMENTS = Asset(SETTLEMENTS_ASSET)
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=4,
+    tags=["payrecon", "ingestion"],
+    default_args=default_args(pool=EMBEDDED_WRITER_POOL),
+    params=window_params(),
+    doc_md=__doc__,
+)
+def settlements_ingest():
+    @task(outlets=[SETTLEMENTS])
+    def land_settlement_files(**context) -> dict:
+        from payrecon.tasks import land_settlements
+
+        return land_settlements(context, SETTLEMENTS)
+
+    land_settlement_files()
+
+
+settlements_ingest()
