@@ -1,0 +1,113 @@
+"""Scenario parameters, the random streams and the vectorised formatting helpers.
+
+Everything inside the generator is integers: times are epoch seconds (UTC), money is integer minor units
+with a per-row ISO exponent. Strings are made only when writing.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import numpy as np
+
+DAY = 86_400
+HOUR = 3_600
+MINUTE = 60
+
+
+@dataclass(frozen=True)
+class Config:
+    start: date
+    days: int
+    orders_per_day: int
+    seed: int
+    grace_days: int = 3
+
+    def __post_init__(self) -> None:
+        if self.days < 1:
+            raise ValueError(f"days must be >= 1, got {self.days}")
+        if self.orders_per_day < 1:
+            raise ValueError(f"orders_per_day must be >= 1, got {self.orders_per_day}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.grace_days < 0:
+            raise ValueError(f"grace_days must be >= 0, got {self.grace_days}")
+
+    @property
+    def t0(self) -> int:
+        """Epoch seconds of the first generated day, 00:00 UTC."""
+        return int(datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC).timestamp())
+
+    @property
+    def as_of(self) -> int:
+        """End of the last generated day: the moment the ground truth is evaluated at."""
+        return self.t0 + self.days * DAY
+
+    @property
+    def n_orders(self) -> int:
+        return self.days * self.orders_per_day
+
+    def rng(self, stream: str) -> np.random.Generator:
+        """An independent, reproducible stream per concern, so one module's draws never shift another's."""
+        return np.random.default_rng([self.seed, zlib.crc32(stream.encode())])
+
+    def day_label(self, day_index: int) -> str:
+        return datetime.fromtimestamp(self.t0 + day_index * DAY, tz=UTC).strftime("%Y-%m-%d")
+
+
+def scaled(base: int, rate: float, minimum: int) -> int:
+    """How many special cases to make: a share of `base`, but never fewer than `minimum`."""
+    return max(minimum, int(round(base * rate)))
+
+
+_LOWER_ALNUM = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
+_MIXED_ALNUM = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
+
+
+def tokens(rng: np.random.Generator, n: int, length: int, prefix: str = "", mixed: bool = False) -> np.ndarray:
+    """`n` random ids like `ch_3Pq9…` (vectorised: one byte matrix viewed as fixed-width strings)."""
+    alphabet = _MIXED_ALNUM if mixed else _LOWER_ALNUM
+    codes = np.ascontiguousarray(alphabet[rng.integers(0, len(alphabet), size=(n, length))])
+    raw = codes.view(f"S{length}").ravel().astype(f"U{length}")
+    return np.strings.add(prefix, raw) if prefix else raw
+
+
+def seq_ids(prefix: str, first: int, n: int, width: int) -> np.ndarray:
+    """`PREFIX-0000001` … sequential, zero-padded ids."""
+    numbers = np.arange(first, first + n, dtype=np.int64).astype(str)
+    return np.strings.add(prefix, np.strings.zfill(numbers, width))
+
+
+def money(minor: np.ndarray, exp: np.ndarray) -> np.ndarray:
+    """Integer minor units -> exact decimal strings with exactly the currency's digits (`-12.30`, `1200`)."""
+    minor = np.asarray(minor, dtype=np.int64)
+    exp = np.asarray(exp, dtype=np.int64)
+    out = np.empty(len(minor), dtype=object)
+    if len(minor) == 0:
+        return out.astype(str)
+    neg = minor < 0
+    mag = np.abs(minor)
+    for e in np.unique(exp):
+        sel = exp == e
+        if e == 0:
+            text = mag[sel].astype(str)
+        else:
+            whole, frac = np.divmod(mag[sel], 10 ** int(e))
+            text = np.strings.add(np.strings.add(whole.astype(str), "."), np.strings.zfill(frac.astype(str), int(e)))
+        out[sel] = np.where(neg[sel], np.strings.add("-", text), text)
+    return out.astype(str)
+
+
+def timestamps(secs: np.ndarray, sep: str = "T", suffix: str = "Z") -> np.ndarray:
+    """Epoch seconds -> `2026-11-01T10:00:00Z` (or any separator / offset suffix)."""
+    text = np.datetime_as_string(np.asarray(secs, dtype=np.int64).astype("datetime64[s]"), unit="s")
+    if sep != "T":
+        text = np.strings.replace(text, "T", sep)
+    return np.strings.add(text, suffix) if suffix else text
+
+
+def dates(secs: np.ndarray) -> np.ndarray:
+    """Epoch seconds -> `YYYY-MM-DD` (UTC)."""
+    return np.datetime_as_string(np.asarray(secs, dtype=np.int64).astype("datetime64[s]"), unit="D")

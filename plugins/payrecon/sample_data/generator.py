@@ -1,0 +1,152 @@
+"""`generate()`: a whole deterministic merchant scenario, with its ground truth."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from payrecon.sample_data.catalog import GATEWAY_FORMATS, load_catalog
+from payrecon.sample_data.config import Config
+from payrecon.sample_data.database import write_commerce
+from payrecon.sample_data.orders import CHARGEBACK, DUP_PURCHASE, REFUNDED, SCENARIOS, build_commerce
+from payrecon.sample_data.settlements import build_settlements
+from payrecon.sample_data.truth import LINE_STATES, ORDER_STATES, line_states, order_states
+from payrecon.sample_data.writers import clear_previous, write_settlement_files, write_truth
+
+
+@dataclass
+class ScenarioSummary:
+    out_dir: str
+    commerce_url: str
+    seed: int
+    start: str
+    days: int
+    orders_per_day: int
+    grace_days: int
+    as_of: str
+    gateways: dict[str, str]
+    table_counts: dict[str, int] = field(default_factory=dict)
+    order_states: dict[str, int] = field(default_factory=dict)
+    line_states: dict[str, int] = field(default_factory=dict)
+    scenarios: dict[str, int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def render(self) -> str:
+        out = [f"sample data in {self.out_dir} (seed {self.seed}, {self.days} days from {self.start}, "
+               f"{self.orders_per_day} orders/day, as of {self.as_of}, grace {self.grace_days} days)",
+               f"commerce database: {self.commerce_url}", "tables:"]
+        out += [f"  {k:<20} {v:>10}" for k, v in self.table_counts.items()]
+        out.append("expected order states:")
+        out += [f"  {k:<26} {v:>10}" for k, v in self.order_states.items()]
+        out.append("expected settlement line states:")
+        out += [f"  {k:<26} {v:>10}" for k, v in self.line_states.items()]
+        out.append(f"{len(self.files)} settlement files, generated in {self.seconds:.1f} s")
+        return "\n".join(out)
+
+
+def _as_date(value: date | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _counts(values: np.ndarray, order: tuple[str, ...]) -> dict[str, int]:
+    counts = pd.Series(values).value_counts()
+    return {state: int(counts.get(state, 0)) for state in order}
+
+
+def generate(
+    out_dir: str | Path,
+    start: date | str = "2026-11-01",
+    days: int = 5,
+    orders_per_day: int = 200,
+    seed: int = 7,
+    commerce_url: str | None = None,
+    grace_days: int = 3,
+) -> ScenarioSummary:
+    began = time.perf_counter()
+    cfg = Config(_as_date(start), int(days), int(orders_per_day), int(seed), int(grace_days))
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    url = commerce_url or f"sqlite:///{out / 'commerce.sqlite'}"
+
+    cat = load_catalog()
+    com = build_commerce(cfg, cat)
+    lines, refunds = build_settlements(cfg, cat, com)
+
+    orders = com.orders
+    scenario = orders["scenario"].to_numpy().copy()
+    status = orders["status"].to_numpy().copy()
+    updated = orders["updated_s"].to_numpy().copy()
+    rows = refunds["order"].to_numpy()
+    status[rows] = "refunded"
+    updated[rows] = np.maximum(updated[rows], refunds["refunded_s"].to_numpy())
+    scenario[rows] = REFUNDED
+    cb_orders = _orders_of_charges(com, lines.loc[lines["type"] == "chargeback", "charge_id"].to_numpy())
+    scenario[cb_orders] = CHARGEBACK
+    orders["status"] = status
+    orders["updated_s"] = updated
+
+    lines["expected_state"] = line_states(com, lines)
+    orders["expected_state"] = order_states(cfg, com, lines, lines["expected_state"].to_numpy())
+    orders["is_sale"] = orders["has_success"].to_numpy() & (orders["scenario"].to_numpy() != DUP_PURCHASE)
+    first_of_pair = ~pd.Series(orders["purchase"].to_numpy()).duplicated().to_numpy()
+    orders.loc[first_of_pair & (orders["scenario"].to_numpy() == DUP_PURCHASE), "is_sale"] = True
+    orders["is_sale"] &= orders["has_success"]
+    orders["scenario_name"] = SCENARIOS[scenario]
+    lines["true_order_id"] = _true_order_ids(com, lines)
+
+    clear_previous(out)
+    files = write_settlement_files(cfg, out, lines)
+    table_counts = write_commerce(url, com)
+    table_counts["settlement_lines"] = len(lines)
+    summary = ScenarioSummary(
+        out_dir=str(out),
+        commerce_url=url,
+        seed=cfg.seed,
+        start=cfg.start.isoformat(),
+        days=cfg.days,
+        orders_per_day=cfg.orders_per_day,
+        grace_days=cfg.grace_days,
+        as_of=datetime.fromtimestamp(cfg.as_of, tz=UTC).isoformat(),
+        gateways=dict(GATEWAY_FORMATS),
+        table_counts=table_counts,
+        order_states=_counts(orders["expected_state"].to_numpy(), ORDER_STATES),
+        line_states=_counts(lines["expected_state"].to_numpy(), LINE_STATES),
+        scenarios={k: int(v) for k, v in pd.Series(SCENARIOS[scenario]).value_counts().sort_index().items()},
+        files=[str(p.relative_to(out)) for p in files],
+    )
+    truth_meta = {k: v for k, v in summary.as_dict().items() if k not in ("out_dir", "commerce_url", "seconds")}
+    truth_meta["counts"] = {
+        "tables": summary.table_counts, "order_states": summary.order_states, "line_states": summary.line_states,
+        "scenarios": summary.scenarios,
+    }
+    for k in ("table_counts", "order_states", "line_states", "scenarios"):
+        truth_meta.pop(k)
+    write_truth(cfg, out, orders, lines, truth_meta)
+    summary.seconds = round(time.perf_counter() - began, 3)
+    return summary
+
+
+def _orders_of_charges(com, charge_ids: np.ndarray) -> np.ndarray:
+    att = com.attempts
+    sel = att["gateway_charge_id"].isin(charge_ids).to_numpy()
+    return np.unique(att["order"].to_numpy()[sel])
+
+
+def _true_order_ids(com, lines: pd.DataFrame) -> np.ndarray:
+    att = com.attempts
+    ok = att[att["status"].to_numpy() == "succeeded"]
+    lookup = pd.Series(ok["order_id"].to_numpy(), index=ok["gateway_charge_id"].to_numpy())
+    return lines["charge_id"].map(lookup).to_numpy()
