@@ -1,0 +1,370 @@
+"""Vectorised field conversions shared by every format: amounts, currencies, timestamps, row errors.
+
+Each converter takes a column of strings and returns typed values plus, for the rows it could not
+convert, a problem text; `RowErrors` keeps the first problem of each row (with the field it was in).
+Python runs per *bad* row only (to word the message); the good rows never leave numpy/pyarrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from payrecon.money import exponent, known_currencies
+
+DEFAULT_MAX_ABS_AMOUNT = 100_000_000
+"""Absurd-amount bound in major units (overridable per deployment in gateways.yaml `limits`)."""
+
+_MAX_INT_DIGITS = 15  # int64 holds 18 digits; 15 integer digits + up to 3 decimals stays exact
+
+
+def show(value: object, limit: int = 60) -> str:
+    """A value as quoted in a quarantine reason (cut when long)."""
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return repr(text)
+
+
+class RowErrors:
+    """The first problem found on each row of a batch, and the field it was found in."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.reason = np.full(n, None, dtype=object)
+        self.field = np.full(n, None, dtype=object)
+        self.bad = np.zeros(n, dtype=bool)
+
+    def add(self, mask: np.ndarray, field: str | None, message: Callable[[int], str]) -> None:
+        """Record `message(i)` for each row i under `mask` that has no problem yet."""
+        new = np.asarray(mask, dtype=bool) & ~self.bad
+        for i in np.flatnonzero(new):
+            self.reason[i] = message(int(i))
+            self.field[i] = field
+        self.bad |= new
+
+    def add_same(self, mask: np.ndarray, field: str | None, message: str) -> None:
+        new = np.asarray(mask, dtype=bool) & ~self.bad
+        self.reason[new] = message
+        self.field[new] = field
+        self.bad |= new
+
+    @property
+    def ok(self) -> np.ndarray:
+        return ~self.bad
+
+
+def strings(series: pd.Series | None, n: int) -> pa.ChunkedArray:
+    """A trimmed pyarrow string column ("" for absent)."""
+    if series is None:
+        return pa.chunked_array([pa.array([""] * n, pa.large_string())]) if n else pa.chunked_array([], pa.large_string())
+    arr = pa.chunked_array([pa.array(series.array if hasattr(series, "array") else series, from_pandas=True)])
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    arr = pc.fill_null(arr, "")
+    return pc.utf8_trim_whitespace(arr)
+
+
+def np_str(arr: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def blank(arr: pa.ChunkedArray) -> np.ndarray:
+    return pc.equal(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+
+
+def optional_text(arr: pa.ChunkedArray) -> pd.Series:
+    """Text with blanks as missing (None)."""
+    out = pc.if_else(pc.equal(pc.utf8_length(arr), 0), pa.scalar(None, pa.large_string()), arr)
+    return pd.Series(out.to_pandas(), dtype="str")
+
+
+# ------------------------------------------------------------------------------------------ currencies
+
+
+@cache
+def _currency_exponents() -> dict[str, int]:
+    return {code: exponent(code) for code in known_currencies()}
+
+
+@dataclass
+class Currencies:
+    codes: pa.ChunkedArray  # upper-case
+    exponents: np.ndarray  # int64, -1 where unknown
+
+
+def currencies(
+    raw: pa.ChunkedArray, errors: RowErrors, field: str, *, required: bool = True, shown: Iterable[str] = ()
+) -> Currencies:
+    """Upper-case ISO codes and their exponents; unknown or blank codes are row errors."""
+    codes = pc.utf8_upper(raw)
+    table = _currency_exponents()
+    keys = pa.array(sorted(table), pa.large_string())
+    values = np.array([table[k] for k in keys.to_pylist()], dtype=np.int64)
+    pos = pc.index_in(codes, value_set=keys).to_numpy(zero_copy_only=False)
+    known = ~pd.isna(pos)
+    exps = np.full(len(pos), -1, dtype=np.int64)
+    if known.any():
+        exps[known] = values[pos[known].astype(np.int64)]
+    is_blank = blank(raw)
+    if required:
+        errors.add_same(is_blank, field, f"field {field!r}: missing currency")
+    shown_raw = None
+
+    def msg(i: int) -> str:
+        nonlocal shown_raw
+        if shown_raw is None:
+            shown_raw = raw.to_pylist()
+        return f"field {field!r}: unknown currency {show(shown_raw[i])} (not an ISO 4217 code)"
+
+    errors.add(~known & ~is_blank, field, msg)
+    return Currencies(codes, exps)
+
+
+# --------------------------------------------------------------------------------------------- amounts
+
+_PLAIN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+_PLAIN_COMMA = r"^[+-]?[0-9]+(,[0-9]+)?$"
+
+
+def amounts(
+    raw: pa.ChunkedArray,
+    exps: np.ndarray,
+    errors: RowErrors,
+    field: str,
+    *,
+    required: bool = True,
+    decimal_comma: bool = False,
+    max_abs_major: int = DEFAULT_MAX_ABS_AMOUNT,
+    currency_field: Currencies | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decimal strings in major units → int64 minor units (exact). Returns (values, present mask).
+
+    Accepted: `-12.34`, `+12.34`, `12`, `(12.34)` (negative), `1,234.56` / `1 234.56` (thousands
+    separators), `1.234,56` and, in a decimal-comma file, `12,34`. Blank is a problem when required.
+    """
+    n = len(raw)
+    s = raw
+    is_blank = blank(s)
+    plain = pc.match_substring_regex(s, _PLAIN_COMMA if decimal_comma else _PLAIN).to_numpy(zero_copy_only=False)
+    odd = ~plain & ~is_blank
+    if odd.any():
+        s = _normalise_odd(s, odd, decimal_comma)
+    if decimal_comma and plain.any():
+        s = pc.replace_substring(s, ",", ".")
+    parts = pc.extract_regex(s, r"^(?P<sign>[+-]?)(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]*))?$")
+    valid = parts.is_valid().to_numpy(zero_copy_only=False) & ~is_blank
+    raw_list = None
+
+    def raw_at(i: int) -> str:
+        nonlocal raw_list
+        if raw_list is None:
+            raw_list = raw.to_pylist()
+        return raw_list[i]
+
+    if required:
+        errors.add_same(is_blank, field, f"field {field!r}: missing amount")
+    errors.add(~valid & ~is_blank, field, lambda i: f"field {field!r}: {show(raw_at(i))} is not a decimal amount")
+    values = np.zeros(n, dtype=np.int64)
+    if not valid.any():
+        return values, valid
+    filled = pc.fill_null(parts, pa.scalar({"sign": "", "int": "0", "frac": ""}, parts.type))
+    sign = pc.equal(pc.struct_field(filled, "sign"), "-").to_numpy(zero_copy_only=False)
+    ints = pc.struct_field(filled, "int")
+    ints = pc.utf8_ltrim(ints, "0")
+    int_len = pc.utf8_length(ints).to_numpy(zero_copy_only=False)
+    too_long = valid & (int_len > _MAX_INT_DIGITS)
+    ints = pc.if_else(pc.equal(pc.utf8_length(ints), 0), "0", ints)
+    ints = pc.if_else(pa.array(too_long), "0", ints)
+    int_vals = pc.cast(ints, pa.int64()).to_numpy(zero_copy_only=False)
+    frac = pc.utf8_rtrim(pc.struct_field(filled, "frac"), "0")
+    frac_len = pc.utf8_length(frac).to_numpy(zero_copy_only=False)
+    exps_ok = np.where(exps < 0, 2, exps)
+    too_precise = valid & (frac_len > exps_ok) & (exps >= 0)
+    # value = int * 10^exp + frac padded to exp digits
+    frac_padded = pc.utf8_rpad(frac, width=4, padding="0")
+    frac4 = pc.cast(pc.utf8_slice_codeunits(frac_padded, 0, 4), pa.int64()).to_numpy(zero_copy_only=False)
+    scale = 10 ** exps_ok
+    frac_part = frac4 // (10 ** (4 - np.minimum(exps_ok, 4)))
+    with np.errstate(over="ignore"):
+        values = int_vals * scale + frac_part
+    values = np.where(sign, -values, values)
+    bound = np.int64(max_abs_major) * scale
+    absurd = valid & (too_long | (np.abs(values) > bound))
+
+    def cur(i: int) -> str:
+        return f" {currency_field.codes[i].as_py()}" if currency_field is not None else ""
+
+    errors.add(
+        too_precise & ~too_long,
+        field,
+        lambda i: f"field {field!r}: {show(raw_at(i))} has more decimals than{cur(i)} allows ({exps_ok[i]})",
+    )
+    errors.add(
+        absurd,
+        field,
+        lambda i: f"field {field!r}: absurd amount {show(raw_at(i))} (beyond the bound of {max_abs_major:,})",
+    )
+    values = np.where(valid & ~too_precise & ~absurd, values, 0)
+    return values, valid & ~is_blank
+
+
+def _normalise_odd(s: pa.ChunkedArray, odd: np.ndarray, decimal_comma: bool) -> pa.ChunkedArray:
+    """Parentheses, thousands separators and decimal commas, on the rows that need it."""
+    vals = s.to_pylist()
+    import re
+
+    thousands_dot = re.compile(r"^[+-]?\d{1,3}(?:[. '\u00a0\u202f]\d{3})+(?:,\d+)?$")
+    thousands_comma = re.compile(r"^[+-]?\d{1,3}(?:[, '\u00a0\u202f]\d{3})+(?:\.\d+)?$")
+    for i in np.flatnonzero(odd):
+        v = vals[i]
+        neg = False
+        if len(v) > 2 and v.startswith("(") and v.endswith(")"):
+            v, neg = v[1:-1].strip(), True
+        if decimal_comma:
+            if thousands_dot.match(v):
+                v = re.sub(r"[. '\u00a0\u202f]", "", v)
+            v = v.replace(",", ".")
+        elif thousands_comma.match(v):
+            v = re.sub(r"[, '\u00a0\u202f]", "", v)
+        elif thousands_dot.match(v) and "," in v:
+            v = re.sub(r"[. '\u00a0\u202f]", "", v).replace(",", ".")
+        if neg:
+            v = v[1:] if v.startswith("-") else "-" + v.lstrip("+")
+            if v.startswith("--"):
+                v = "x"  # double negative: not an amount
+        vals[i] = v
+    return pa.chunked_array([pa.array(vals, pa.large_string())])
+
+
+# ------------------------------------------------------------------------------------------ timestamps
+
+_ZONE = r"(?:[zZ]|[+-][0-9]{2}(?::?[0-9]{2})?|\s*(?:UTC|GMT))$"
+_EXTRA_FORMATS = (
+    "%Y/%m/%d %H:%M:%S %z",
+    "%Y/%m/%d %H:%M:%S",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%d %b %Y %H:%M:%S",
+    "%d %b %Y %H:%M:%S %z",
+    "%b %d, %Y %H:%M:%S",
+)
+
+
+def timestamps(
+    raw: pa.ChunkedArray,
+    errors: RowErrors,
+    field: str,
+    *,
+    naive_tz: str | None,
+    required: bool = True,
+    extra_formats: tuple[str, ...] = (),
+    zone_column: pa.ChunkedArray | None = None,
+) -> tuple[pd.Series, np.ndarray]:
+    """Strings → UTC-aware timestamps. Returns (series datetime64[us, UTC], present mask).
+
+    ISO 8601 in any form, `Z`/offset/`UTC` suffixes; plus `extra_formats` and a few unambiguous ones
+    (`2026/11/01 10:00:00 -0700`, `01.11.2026 10:00`). A time without a zone is a problem unless the
+    format documents its zone (`naive_tz`), or a per-row zone column is given (`zone_column`).
+    Slash dates like `11/01/2026` are ambiguous and only read when a format lists them.
+    """
+    is_blank = blank(raw)
+    text = pd.Series(raw.to_pandas(), dtype="str")
+    text = text.str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True)
+    has_zone = text.str.contains(_ZONE, regex=True).to_numpy(dtype=bool, na_value=False)
+    out = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    out = out.astype("datetime64[us, UTC]")
+    parsed = out.notna().to_numpy().copy()
+    date_only = parsed & (text.str.len().to_numpy(dtype=np.int64, na_value=0) <= 10)
+    naive = parsed & ~has_zone
+    todo = ~parsed & ~is_blank
+    if todo.any():
+        sub = text[todo]
+        result = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[us, UTC]")
+        sub_zone = np.zeros(len(sub), dtype=bool)
+        for fmt in (*extra_formats, *_EXTRA_FORMATS):
+            left = result.isna().to_numpy()
+            if not left.any():
+                break
+            zoned = "%z" in fmt or "%Z" in fmt
+            try:
+                got = pd.to_datetime(sub[left], format=fmt, errors="coerce", utc=zoned)
+            except (ValueError, TypeError):
+                continue
+            if not zoned:
+                got = got.dt.tz_localize("UTC")
+            hit = got.notna().to_numpy()
+            if hit.any():
+                pos = np.flatnonzero(left)[hit]
+                result.iloc[pos] = got[hit].astype("datetime64[us, UTC]").to_numpy()
+                sub_zone[pos] = zoned
+        out[todo] = result
+        got_idx = np.flatnonzero(todo)
+        ok = result.notna().to_numpy()
+        parsed[got_idx[ok]] = True
+        naive[got_idx[ok & ~sub_zone]] = True
+    # naive: re-interpret in the documented zone (the values are wall-clock times parsed as UTC)
+    if naive.any():
+        if zone_column is not None:
+            zones = pd.Series(zone_column.to_pandas(), dtype="str").to_numpy()
+            for zone in pd.unique(zones[naive]):
+                rows = naive & (zones == zone)
+                localized = _localize(out[rows], str(zone) if zone else naive_tz)
+                if localized is not None:
+                    out[rows] = localized
+                    naive[rows] = False
+        elif naive_tz is not None:
+            localized = _localize(out[naive], naive_tz)
+            if localized is not None:
+                out[naive] = localized
+                naive[:] = False
+    raw_list = None
+
+    def raw_at(i: int) -> str:
+        nonlocal raw_list
+        if raw_list is None:
+            raw_list = raw.to_pylist()
+        return raw_list[i]
+
+    if required:
+        errors.add_same(is_blank, field, f"field {field!r}: missing date")
+    errors.add(
+        ~parsed & ~is_blank,
+        field,
+        lambda i: f"field {field!r}: {show(raw_at(i))} is not a date this format reads",
+    )
+    errors.add(
+        naive & parsed,
+        field,
+        lambda i: f"field {field!r}: {show(raw_at(i))} has no time zone"
+        + (" (date only)" if date_only[i] else ""),
+    )
+    lost = parsed & ~naive & out.isna().to_numpy()
+    errors.add(
+        lost,
+        field,
+        lambda i: f"field {field!r}: {show(raw_at(i))} is not a valid local time in its zone (DST gap or overlap)",
+    )
+    present = parsed & ~naive & ~lost
+    return out.where(present), present
+
+
+def _localize(values: pd.Series, zone: str | None) -> pd.Series | None:
+    if not zone:
+        return None
+    zone = {"CET": "Europe/Paris", "CEST": "Europe/Paris", "PST": "America/Los_Angeles",
+            "PDT": "America/Los_Angeles"}.get(zone, zone)
+    try:
+        wall = values.dt.tz_localize(None)
+        return wall.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC").astype(
+            "datetime64[us, UTC]"
+        )
+    except Exception:  # unknown zone name: leave the rows naive (a row error names them)
+        return None

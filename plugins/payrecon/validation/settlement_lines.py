@@ -1,0 +1,116 @@
+"""The settlement-lines suite: what every landed line must satisfy, checked on the whole batch.
+
+Row-level expectations (a failing row is quarantined, the expectation named): required values present,
+line type known, ISO 4217 currency codes, amounts within the absurd-amount bound (in major units, per
+currency), `net = gross - fee`, occurred_at within range of the report date, unique line ids and gateway
+references. Table-level: column types.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from payrecon.ingestion.fields import DEFAULT_MAX_ABS_AMOUNT
+from payrecon.money import exponent, known_currencies
+from payrecon.validation.gx_runtime import SuiteOutcome, expectations, gx, run_suite
+
+LINE_TYPES = ("charge", "refund", "chargeback", "fee", "payout", "adjustment")
+REQUIRED = ("line_id", "source_ref", "line_type", "occurred_at", "currency", "gross_minor", "fee_minor", "net_minor")
+
+
+def settlement_suite(
+    report_date: date,
+    *,
+    max_abs_amount: int = DEFAULT_MAX_ABS_AMOUNT,
+    lookback_days: int = 1100,
+) -> Any:
+    """The suite for lines of one report date (the date range depends on it)."""
+    gxe = expectations()
+    midnight = datetime.combine(report_date, time(), tzinfo=UTC)
+    earliest = midnight - timedelta(days=lookback_days)
+    latest = midnight + timedelta(days=2)
+    iso = sorted(known_currencies())
+    exps: list[Any] = [
+        gxe.ExpectColumnValuesToNotBeNull(column=c, meta={"field": c, "describe": f"{c} is present"})
+        for c in REQUIRED
+    ]
+    exps += [
+        gxe.ExpectColumnValuesToBeInSet(
+            column="line_type", value_set=list(LINE_TYPES), meta={"field": "line_type", "describe": "known line type"}
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="currency", value_set=iso, meta={"field": "currency", "describe": "ISO 4217 currency code"}
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="presentment_currency",
+            value_set=iso,
+            meta={"field": "presentment_currency", "describe": "ISO 4217 currency code"},
+        ),
+        gxe.ExpectColumnValuesToMatchRegex(
+            column="currency", regex=r"^[A-Z]{3}$", meta={"field": "currency", "describe": "three upper-case letters"}
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="amount_magnitude_major",
+            min_value=0,
+            max_value=max_abs_amount,
+            meta={"field": "gross", "describe": f"|gross|, |fee|, |net| within {max_abs_amount:,} major units"},
+        ),
+        gxe.ExpectColumnPairValuesToBeEqual(
+            column_A="net_minor",
+            column_B="gross_minus_fee_minor",
+            meta={"field": "net", "describe": "net = gross - fee"},
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="occurred_at",
+            min_value=earliest,
+            max_value=latest,
+            meta={
+                "field": "occurred_at",
+                "describe": f"occurred between {earliest:%Y-%m-%d} and {latest:%Y-%m-%d} (report {report_date})",
+            },
+        ),
+        gxe.ExpectColumnValuesToBeUnique(
+            column="line_id", meta={"field": "line_id", "describe": "line id unique"}
+        ),
+        gxe.ExpectColumnValuesToBeUnique(
+            column="source_ref", meta={"field": "source_ref", "describe": "gateway reference unique in the file"}
+        ),
+    ]
+    for c in ("gross_minor", "fee_minor", "net_minor"):
+        exps.append(
+            gxe.ExpectColumnValuesToBeOfType(
+                column=c, type_="int64", meta={"row_level": False, "describe": f"{c} is int64"}
+            )
+        )
+    suite = gx().ExpectationSuite(name=f"settlement_lines_{report_date.isoformat()}", expectations=exps)
+    return suite
+
+
+def prepare(lines: pd.DataFrame) -> pd.DataFrame:
+    """The frame the suite reads: the lines plus the derived columns it checks."""
+    frame = lines.reset_index(drop=True).copy()
+    frame["gross_minus_fee_minor"] = frame["gross_minor"].astype("int64") - frame["fee_minor"].astype("int64")
+    cur = frame["currency"].astype("str")
+    codes = pd.unique(cur.dropna())
+    exps = {c: (exponent(c) if c in known_currencies() else 2) for c in codes}
+    scale = cur.map(lambda c: 10 ** exps.get(c, 2)).fillna(100).to_numpy(dtype=np.int64) if len(codes) > 1 else (
+        np.full(len(frame), 10 ** exps[codes[0]] if len(codes) else 100, dtype=np.int64)
+    )
+    magnitude = np.maximum.reduce(
+        [np.abs(frame[c].to_numpy(dtype=np.int64, na_value=0)) for c in ("gross_minor", "fee_minor", "net_minor")]
+    )
+    frame["amount_magnitude_major"] = magnitude // scale
+    # GX compares datetimes: give it the UTC timestamps as pandas Timestamps (ns precision is fine here)
+    return frame
+
+
+def validate_lines(
+    lines: pd.DataFrame, report_date: date, *, max_abs_amount: int = DEFAULT_MAX_ABS_AMOUNT, lookback_days: int = 1100
+) -> SuiteOutcome:
+    """Run the settlement suite on a batch of lines (LINE_COLUMNS). Positions refer to `lines` order."""
+    suite = settlement_suite(report_date, max_abs_amount=max_abs_amount, lookback_days=lookback_days)
+    return run_suite(prepare(lines), suite)
