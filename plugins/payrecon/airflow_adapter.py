@@ -162,3 +162,30 @@ def window_extra(windows: list[Window]) -> dict[str, str]:
 def to_xcom(value: Any) -> Any:
     """Round-trip through JSON so only small plain values go to XCom."""
     return json.loads(json.dumps(value, default=str))
+
+
+# Order rules (R2) and linking (R8): merchant choices kept as Variables, documented in rules/settings.py.
+VAR_AUTO_CHARGE = "payrecon_auto_charge"
+VAR_RETRY_CAP = "payrecon_retry_cap_per_card_30d"
+VAR_RETRY_INTERVAL_DAYS = "payrecon_retry_interval_days"
+VAR_MAX_RETRIES_PER_ORDER = "payrecon_max_retries_per_order"
+VAR_LINK_WINDOW_DAYS = "payrecon_link_window_days"
+
+
+def rule_settings_from_airflow() -> Any:
+    """`RuleSettings` from Variables: the merchant's Auto Charge (default No) and the retry limits."""
+    from payrecon.rules.settings import RuleSettings, parse_bool
+
+    return RuleSettings(
+        auto_charge=parse_bool(_variable(VAR_AUTO_CHARGE, "false")),
+        retry_cap_per_card_30d=int(_variable(VAR_RETRY_CAP, "4")),
+        retry_interval_days=int(_variable(VAR_RETRY_INTERVAL_DAYS, "3")),
+        max_retries_per_order=int(_variable(VAR_MAX_RETRIES_PER_ORDER, "3")),
+    )
+
+
+def link_settings_from_airflow() -> Any:
+    """`LinkSettings` from Variables: how far apart attempts of one purchase may be (default 30 days)."""
+    from payrecon.linking.settings import LinkSettings
+
+    return LinkSettings(window_days=int(_variable(VAR_LINK_WINDOW_DAYS, "30")))
