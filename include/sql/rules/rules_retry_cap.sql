@@ -6,7 +6,8 @@ update _rule_winners
 set retry_eligible = false,
     result = 'not_retried_card_cap',
     inputs = substr(inputs, 1, length(inputs) - 1) || ',"card_retry_cap":' || cast(:retry_cap as varchar) || '}'
-where order_id in (
+where aspect = 'auto_charge'
+  and order_id in (
     with
 
     wanted as (

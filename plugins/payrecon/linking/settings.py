@@ -14,6 +14,7 @@ class LinkSettings:
     """
 
     window_days: int = 30
+    duplicate_minutes: int = 30
     horizon_days: int = 90
     max_block_size: int = 50
     email_name_min: float = 0.80

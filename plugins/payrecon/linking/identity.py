@@ -1,0 +1,121 @@
+"""Who is who (R8): customer records of one person, found on all the evidence, with a score and reason.
+
+Blocking happens in SQL (`int_identity_pairs`): only records sharing a normalised email, a phone or a
+card fingerprint are ever compared. Scoring is vectorised (rapidfuzz `cpdist` over the pair columns),
+and records are grouped by label propagation in numpy, not by per-pair Python.
+
+Why the two rules: an email is personal, so a shared normalised email plus one agreeing name is enough
+(a typo in the other name is common). A card or phone is shared inside households, so it only links
+two records whose first *and* last names agree; a spouse with the same card and surname stays apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from sqlalchemy import Connection, text
+
+from payrecon.linking.settings import LinkSettings
+from payrecon.warehouse import sql
+
+EVIDENCE_WEIGHTS = {"email": 0.45, "phone": 0.15, "card": 0.15}
+NAME_WEIGHT = 0.25
+
+
+def _similarity(left: pd.Series, right: pd.Series) -> np.ndarray:
+    """Pairwise (row by row) similarity in [0, 1]; empty names never agree."""
+    if left.empty:
+        return np.zeros(0)
+    scores = process.cpdist(left.tolist(), right.tolist(), scorer=fuzz.ratio, workers=1) / 100.0
+    empty = (left.str.len() == 0).to_numpy() | (right.str.len() == 0).to_numpy()
+    return np.where(empty, 0.0, scores)
+
+
+def score_pairs(pairs: pd.DataFrame, settings: LinkSettings) -> pd.DataFrame:
+    """Add first/last name similarity, the match decision, a score and a readable reason."""
+    out = pairs.copy()
+    first = _similarity(out["left_first"].fillna(""), out["right_first"].fillna(""))
+    last = _similarity(out["left_last"].fillna(""), out["right_last"].fillna(""))
+    same_email = out["same_email"].astype(bool).to_numpy()
+    same_phone = out["same_phone"].astype(bool).to_numpy()
+    same_card = out["same_card"].astype(bool).to_numpy()
+    by_email = same_email & (np.maximum(first, last) >= settings.email_name_min)
+    by_device = (same_card | same_phone) & (np.minimum(first, last) >= settings.shared_device_name_min)
+    name = (first + last) / 2.0
+    score = (
+        EVIDENCE_WEIGHTS["email"] * same_email
+        + EVIDENCE_WEIGHTS["phone"] * same_phone
+        + EVIDENCE_WEIGHTS["card"] * same_card
+        + NAME_WEIGHT * name
+    )
+    out["first_sim"] = first.round(4)
+    out["last_sim"] = last.round(4)
+    out["is_match"] = by_email | by_device
+    out["score"] = np.minimum(score, 1.0).round(4)
+    evidence = (
+        np.where(same_email, "email", "")
+        + np.where(same_phone, "+phone", "")
+        + np.where(same_card, "+card", "")
+    )
+    evidence = pd.Series(evidence, index=out.index).str.lstrip("+")
+    verdict = np.where(by_email, "same email and a name agrees", np.where(by_device, "shared card/phone and both names agree", "not the same person"))
+    out["reason"] = (
+        evidence + " shared; names " + out["first_sim"].map("{:.2f}".format) + "/"
+        + out["last_sim"].map("{:.2f}".format) + ": " + verdict
+    )
+    return out
+
+
+def connected_persons(customers: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
+    """person_id per customer_id: the earliest record (created_at, then id) of its connected group.
+
+    Earliest-record ids keep a person's id stable as new records of them arrive.
+    """
+    ordered = customers.sort_values(["created_at", "customer_id"], kind="stable").reset_index(drop=True)
+    pos = pd.Series(np.arange(len(ordered)), index=ordered["customer_id"].to_numpy())
+    label = np.arange(len(ordered))
+    if not edges.empty:
+        u = pos.reindex(edges["left_id"].to_numpy()).to_numpy()
+        v = pos.reindex(edges["right_id"].to_numpy()).to_numpy()
+        ok = ~(np.isnan(u) | np.isnan(v))
+        u, v = u[ok].astype(np.int64), v[ok].astype(np.int64)
+        while True:
+            low = np.minimum(label[u], label[v])
+            new = label.copy()
+            np.minimum.at(new, u, low)
+            np.minimum.at(new, v, low)
+            new = new[new]  # pointer jumping: follow labels to their own label
+            if np.array_equal(new, label):
+                break
+            label = new
+    return pd.Series(ordered["customer_id"].to_numpy()[label], index=ordered["customer_id"].to_numpy())
+
+
+def resolve(conn: Connection, binds: dict, settings: LinkSettings) -> pd.DataFrame:
+    """Customer records of the linking scope with their person, and how strongly they were tied to it."""
+    sql.run(conn, "intermediate/int_identity_keys", **binds)
+    sql.run(conn, "intermediate/int_identity_pairs", **binds, max_block_size=settings.max_block_size)
+    customers = pd.read_sql(text("select customer_id, created_at from _identity_customers"), conn)
+    pairs = pd.read_sql(text("select * from _identity_pairs"), conn)
+    scored = score_pairs(pairs, settings) if not pairs.empty else pairs.assign(is_match=False, score=0.0, reason="")
+    matches = scored[scored["is_match"]] if not scored.empty else scored
+    person = connected_persons(customers, matches)
+    out = pd.DataFrame({"customer_id": person.index, "person_id": person.to_numpy()})
+    # each record's strongest tie to another record of the same person explains it
+    if not matches.empty:
+        ends = pd.concat(
+            [
+                matches[["left_id", "score", "reason"]].rename(columns={"left_id": "customer_id"}),
+                matches[["right_id", "score", "reason"]].rename(columns={"right_id": "customer_id"}),
+            ],
+            ignore_index=True,
+        )
+        best = ends.sort_values(["customer_id", "score", "reason"], ascending=[True, False, True], kind="stable")
+        best = best.drop_duplicates("customer_id")
+        out = out.merge(best, on="customer_id", how="left")
+    else:
+        out["score"], out["reason"] = np.nan, None
+    out["score"] = out["score"].fillna(1.0).astype(float)
+    out["reason"] = out["reason"].fillna("one customer record")
+    return out.sort_values("customer_id", ignore_index=True)
