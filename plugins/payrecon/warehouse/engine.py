@@ -37,7 +37,10 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         engine = create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
         return engine
-    raise ValueError(f"unsupported warehouse backend {backend!r} in {parsed.render_as_string()}")
+    if backend == "sqlite":
+        # Only ever a *source* (a merchant's small commerce DB); the warehouse is DuckDB or PostgreSQL.
+        return create_engine(url, poolclass=NullPool)
+    raise ValueError(f"unsupported database backend {backend!r} in {parsed.render_as_string()}")
 
 
 @contextmanager
