@@ -149,8 +149,8 @@ def fetch_balance_transactions(
                 retry=retry_if_exception(lambda e: isinstance(e, TransientHTTPError)),
                 sleep=sleep,
                 reraise=True,
-                before_sleep=lambda s: log.warning(
-                    "balance_transactions page %d: %s; retry %d", pages + 1, s.outcome.exception(), s.attempt_number
+                before_sleep=lambda s, page_no=pages + 1: log.warning(
+                    "balance_transactions page %d: %s; retry %d", page_no, s.outcome.exception(), s.attempt_number
                 ),
             )
             page = retrying(_get_page, session, url, dict(params), timeout)
