@@ -304,3 +304,19 @@ def _finish(b: _Builder, days: int) -> Scenario:
         start=START,
         days=days,
     )
+
+
+def load(engine, scenario: Scenario) -> None:  # noqa: ANN001 - a SQLAlchemy Engine
+    """Write the scenario's commerce tables into a migrated warehouse, as the commerce pull would."""
+    from payrecon.warehouse.bulk import insert_frame
+
+    with engine.begin() as conn:
+        for name, frame in scenario.tables().items():
+            insert_frame(conn, name, frame)
+
+
+def day_windows(scenario: Scenario) -> list:
+    """The scenario's days as windows, oldest first."""
+    from payrecon.settings import Window
+
+    return [Window(scenario.start + timedelta(days=i), scenario.start + timedelta(days=i + 1)) for i in range(scenario.days)]
