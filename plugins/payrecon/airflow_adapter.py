@@ -189,3 +189,93 @@ def link_settings_from_airflow() -> Any:
     from payrecon.linking.settings import LinkSettings
 
     return LinkSettings(window_days=int(_variable(VAR_LINK_WINDOW_DAYS, "30")))
+
+
+# --- Follow-ups (R9-R13): delivery connections and merchant settings ---------------------------------
+
+SMS_CONN_ID = "payrecon_sms"
+CRM_CONN_ID = "payrecon_crm"
+TEAM_CONN_ID = "payrecon_team"
+FOLLOWUP_HTTP_CONN_IDS = {"sms": SMS_CONN_ID, "crm": CRM_CONN_ID, "team": TEAM_CONN_ID}
+VAR_ALLOW_OFFLINE = "payrecon_allow_offline_orders"
+VAR_ACTIONS_CONFIG = "payrecon_actions_config"
+
+
+def _truthy(value: str) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "y", "on"}
+
+
+def smtp_settings(conn_id: str = SMTP_CONN_ID) -> Any:
+    """`SmtpSettings` from the SMTP provider's connection (`disable_ssl`, `disable_tls`, `timeout`,
+    `from_email` extras, with the provider's defaults: SSL on, STARTTLS on, 30 s)."""
+    from airflow.sdk import Connection
+
+    from payrecon.followups.channels.email import SmtpSettings
+
+    conn = Connection.get(conn_id)
+    extra = conn.extra_dejson or {}
+    use_ssl = not bool(extra.get("disable_ssl", False))
+    return SmtpSettings(
+        host=conn.host or "localhost",
+        port=int(conn.port or (465 if use_ssl else 25)),
+        login=conn.login or None,
+        password=conn.password or None,
+        use_ssl=use_ssl,
+        starttls=not use_ssl and not bool(extra.get("disable_tls", False)),
+        timeout=float(extra.get("timeout", 30)),
+        from_email=extra.get("from_email"),
+        from_name=extra.get("from_name"),
+    )
+
+
+def http_endpoint(conn_id: str) -> Any:
+    """`HttpEndpoint` from an HTTP connection (host may be a full URL; `extra.path`, `extra.headers`,
+    `extra.timeout`), or None when the connection is not defined."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from payrecon.followups.channels.webhook import HttpEndpoint
+
+    try:
+        conn = Connection.get(conn_id)
+    except AirflowNotFoundException:
+        log.warning("HTTP connection %s is not defined; its follow-ups will wait", conn_id)
+        return None
+    extra = conn.extra_dejson or {}
+    host = conn.host or ""
+    if "://" not in host:
+        scheme = conn.schema or "http"
+        host = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
+    elif conn.port and host.count(":") < 2:
+        host = f"{host}:{conn.port}"
+    headers = extra.get("headers") or {}
+    return HttpEndpoint(
+        base_url=host,
+        path=extra.get("path"),
+        headers={str(k): str(v) for k, v in headers.items()},
+        login=conn.login or None,
+        password=conn.password or None,
+        timeout=float(extra.get("timeout", 10)),
+    )
+
+
+def followup_endpoints() -> dict[str, Any]:
+    return {name: http_endpoint(conn_id) for name, conn_id in FOLLOWUP_HTTP_CONN_IDS.items()}
+
+
+def followup_config_from_airflow() -> Any:
+    """The checked action configuration; the offline-orders Variable (default Yes) overrides the file."""
+    from payrecon.followups.config import DEFAULT_CONFIG_PATH, load_config
+
+    path = _variable(VAR_ACTIONS_CONFIG, str(DEFAULT_CONFIG_PATH))
+    allow = _truthy(_variable(VAR_ALLOW_OFFLINE, "yes"))
+    return load_config(Path(path), allow_offline_orders=allow)
+
+
+def logical_now(context: dict[str, Any]) -> Any:
+    """The run's logical time: the end of its data interval, else its logical date (never the wall clock)."""
+    for key in ("data_interval_end", "logical_date"):
+        value = context.get(key)
+        if value is not None:
+            return value
+    raise ValueError("the task context has neither data_interval_end nor logical_date")

@@ -1,0 +1,45 @@
+-- The CRM contact registry (source 000): a new contact is registered as a prospect; a successful
+-- purchase makes the contact a customer (R9: contact type prospect -> customer).
+insert into followup_contacts (
+    contact_key, first_name, last_name, email, first_customer_id, contact_type, created_at
+)
+with
+
+candidates as (
+    select
+        contact_key,
+        first_name,
+        last_name,
+        email,
+        customer_id,
+        case when event_kind = 'contact_creation' then 'prospect' else 'customer' end as contact_type,
+        event_at,
+        row_number() over (partition by contact_key order by event_at, order_id) as rn
+    from _followup_events
+    where event_kind in ('contact_creation', 'successful_purchase')
+)
+
+select
+    contact_key,
+    first_name,
+    last_name,
+    email,
+    customer_id,
+    contact_type,
+    event_at
+from candidates
+where rn = 1
+  and not exists (select 1 from followup_contacts as f where f.contact_key = candidates.contact_key)
+on conflict do nothing
+;
+update followup_contacts
+set
+    contact_type = 'customer',
+    became_customer_at = (
+        select min(e.event_at)
+        from _followup_events as e
+        where e.contact_key = followup_contacts.contact_key
+          and e.event_kind = 'successful_purchase'
+    )
+where became_customer_at is null
+  and contact_key in (select contact_key from _followup_events where event_kind = 'successful_purchase')
