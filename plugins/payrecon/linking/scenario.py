@@ -264,7 +264,7 @@ def _retry_after_rebuy(b: _Builder, horizon: int) -> None:
     for _ in range(6):
         p = b.person(rng.choice(FIRST), rng.choice(LAST))
         product = PRODUCTS[rng.randrange(3)]
-        at = START + timedelta(minutes=rng.randint(0, horizon - 3000))
+        at = START + timedelta(minutes=rng.randint(0, max(0, horizon - 1500)))
         failed = b.order(p, product, at, "action_set", "soft", noisy=False, purchase_id=None,
                          role="duplicate_sale", auto_charge=True, set_by="action_set")
         pur = f"T-{failed}"
