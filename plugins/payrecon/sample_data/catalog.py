@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from payrecon.money import exponent
+from payrecon.sample_data.config import Table
 
 CURRENCIES = np.array(["USD", "EUR", "GBP", "JPY", "KWD"])
 EXPONENTS = np.array([exponent(c) for c in CURRENCIES], dtype=np.int64)
@@ -66,19 +66,17 @@ class Catalog:
     def recurring(self) -> np.ndarray:
         return np.flatnonzero(self.kind != ONE_TIME)
 
-    def frame(self, updated_s: int) -> pd.DataFrame:
+    def table(self, updated_s: int) -> Table:
         """The `products` rows (internal types: minor units, currency index)."""
-        return pd.DataFrame(
-            {
-                "product_id": self.product_id,
-                "name": self.name,
-                "kind": KINDS[self.kind],
-                "price_minor": self.price_minor,
-                "currency": CURRENCIES[self.currency],
-                "installments": pd.array([int(v) if v > 0 else None for v in self.installments], dtype="Int64"),
-                "interval_days": pd.array([int(v) if v > 0 else None for v in self.interval_days], dtype="Int64"),
-                "updated_s": np.full(len(self.product_id), updated_s, dtype=np.int64),
-            }
+        return Table(
+            product_id=self.product_id,
+            name=self.name,
+            kind=KINDS[self.kind],
+            price_minor=self.price_minor,
+            currency=self.currency,
+            installments=np.array([int(v) if v > 0 else None for v in self.installments], dtype=object),
+            interval_days=np.array([int(v) if v > 0 else None for v in self.interval_days], dtype=object),
+            updated_s=np.full(len(self.product_id), updated_s, dtype=np.int64),
         )
 
 

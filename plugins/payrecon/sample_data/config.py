@@ -76,8 +76,20 @@ def tokens(rng: np.random.Generator, n: int, length: int, prefix: str = "", mixe
 
 def seq_ids(prefix: str, first: int, n: int, width: int) -> np.ndarray:
     """`PREFIX-0000001` … sequential, zero-padded ids."""
-    numbers = np.arange(first, first + n, dtype=np.int64).astype(str)
-    return np.strings.add(prefix, np.strings.zfill(numbers, width))
+    return ids(prefix, np.arange(first, first + n, dtype=np.int64), width)
+
+
+def ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    """`PREFIX-0000042` for each number (vectorised)."""
+    return np.strings.add(prefix, np.strings.zfill(np.asarray(numbers, dtype=np.int64).astype(str), width))
+
+
+def ids_or_none(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    """Like `ids`, with None where the number is negative (a nullable reference)."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    out = ids(prefix, np.maximum(numbers, 0), width).astype(object)
+    out[numbers < 0] = None
+    return out
 
 
 def money(minor: np.ndarray, exp: np.ndarray) -> np.ndarray:
@@ -101,13 +113,41 @@ def money(minor: np.ndarray, exp: np.ndarray) -> np.ndarray:
 
 
 def timestamps(secs: np.ndarray, sep: str = "T", suffix: str = "Z") -> np.ndarray:
-    """Epoch seconds -> `2026-11-01T10:00:00Z` (or any separator / offset suffix)."""
-    text = np.datetime_as_string(np.asarray(secs, dtype=np.int64).astype("datetime64[s]"), unit="s")
-    if sep != "T":
-        text = np.strings.replace(text, "T", sep)
-    return np.strings.add(text, suffix) if suffix else text
+    """Epoch seconds -> `2026-11-01T10:00:00Z` (or any separator / offset suffix), via two lookup tables."""
+    secs = np.asarray(secs, dtype=np.int64)
+    if len(secs) == 0:
+        return np.array([], dtype=str)
+    day, tod = np.divmod(secs, DAY)
+    first = int(day.min())
+    span = np.arange(first, int(day.max()) + 1, dtype=np.int64)
+    day_text = np.strings.add(np.datetime_as_string(span.astype("datetime64[D]"), unit="D"), sep)
+    return np.strings.add(day_text[day - first], _time_of_day(suffix)[tod])
 
 
 def dates(secs: np.ndarray) -> np.ndarray:
     """Epoch seconds -> `YYYY-MM-DD` (UTC)."""
     return np.datetime_as_string(np.asarray(secs, dtype=np.int64).astype("datetime64[s]"), unit="D")
+
+
+class Table(dict):
+    """Named numpy columns of one length: the generator's internal tables (no per-row objects)."""
+
+    @property
+    def rows(self) -> int:
+        return len(next(iter(self.values()))) if self else 0
+
+    def take(self, index: np.ndarray) -> Table:
+        return Table({name: col[index] for name, col in self.items()})
+
+
+_TOD: dict[str, np.ndarray] = {}
+
+
+def _time_of_day(suffix: str) -> np.ndarray:
+    """The 86 400 strings `HH:MM:SS{suffix}`, built once."""
+    if suffix not in _TOD:
+        secs = np.arange(DAY, dtype=np.int64)
+        text = np.datetime_as_string(secs.astype("datetime64[s]"), unit="s")
+        text = np.strings.slice(text, 11, 19)
+        _TOD[suffix] = np.strings.add(text, suffix) if suffix else text
+    return _TOD[suffix]

@@ -9,14 +9,26 @@ Bulk paths: executemany on SQLite, a registered frame + insert-select on DuckDB,
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
-from payrecon.sample_data.catalog import CURRENCIES, EXPONENTS
-from payrecon.sample_data.config import money, timestamps
-from payrecon.sample_data.orders import Commerce
+from payrecon.sample_data.catalog import CURRENCIES, EXPONENTS, GATEWAYS, KINDS, Catalog
+from payrecon.sample_data.config import Table, money, timestamps
+from payrecon.sample_data.orders import (
+    ORIGINS,
+    SUBSCRIPTION_ORIGINS,
+    Commerce,
+    attempt_ids,
+    customer_ids,
+    order_ids,
+    subscription_ids,
+)
 
 TS = sa.DateTime(timezone=True)
 metadata = sa.MetaData()
@@ -88,7 +100,7 @@ PAYMENT_ATTEMPTS = sa.Table(
     sa.Column("updated_at", TS, nullable=False),
 )
 TABLES = (CUSTOMERS, PRODUCTS, SUBSCRIPTIONS, ORDERS, PAYMENT_ATTEMPTS)
-CHUNK = 200_000
+CHUNK = 250_000
 
 
 def _ts(secs) -> np.ndarray:
@@ -96,114 +108,177 @@ def _ts(secs) -> np.ndarray:
 
 
 def _money(minor, currency) -> np.ndarray:
-    cur = np.asarray(currency)
-    return money(np.asarray(minor), EXPONENTS[cur])
+    return money(np.asarray(minor), EXPONENTS[np.asarray(currency)])
 
 
-def contract_frames(com: Commerce) -> dict[str, pd.DataFrame]:
-    """The five tables in contract columns: money as exact decimal strings, times as UTC ISO strings."""
-    c, p, s, o, a = com.customers, com.products, com.subscriptions, com.orders, com.attempts
-    from payrecon.sample_data.catalog import GATEWAYS
-
-    p_cur = pd.Index(CURRENCIES).get_indexer(p["currency"])
+def _customers(c: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
     return {
-        "customers": pd.DataFrame({
-            "customer_id": c["customer_id"], "first_name": c["first_name"], "last_name": c["last_name"],
-            "email": c["email"], "phone": c["phone"], "created_at": _ts(c["created_s"]),
-            "updated_at": _ts(c["updated_s"]),
-        }),
-        "products": pd.DataFrame({
-            "product_id": p["product_id"], "name": p["name"], "kind": p["kind"],
-            "price": _money(p["price_minor"], p_cur), "currency": p["currency"], "installments": p["installments"],
-            "interval_days": p["interval_days"], "updated_at": _ts(p["updated_s"]),
-        }),
-        "subscriptions": pd.DataFrame({
-            "subscription_id": s["subscription_id"], "customer_id": s["customer_id"], "product_id": s["product_id"],
-            "kind": s["kind"], "origin": s["origin"], "status": s["status"], "created_at": _ts(s["created_s"]),
-            "updated_at": _ts(s["updated_s"]),
-        }),
-        "orders": pd.DataFrame({
-            "order_id": o["order_id"], "customer_id": o["customer_id"], "product_id": o["product_id"],
-            "subscription_id": o["subscription_id"], "installment_no": o["installment_no"], "origin": o["origin"],
-            "auto_charge": o["auto_charge"], "auto_charge_set_by": o["auto_charge_set_by"], "status": o["status"],
-            "total": _money(o["total_minor"], o["currency"]), "currency": CURRENCIES[o["currency"].to_numpy()],
-            "created_at": _ts(o["created_s"]), "updated_at": _ts(o["updated_s"]),
-        }),
-        "payment_attempts": pd.DataFrame({
-            "attempt_id": a["attempt_id"], "order_id": a["order_id"], "attempt_no": a["attempt_no"],
-            "attempted_at": _ts(a["attempted_s"]), "status": a["status"], "decline_code": a["decline_code"],
-            "error_code": a["error_code"], "gateway": GATEWAYS[a["gateway"].to_numpy()],
-            "gateway_charge_id": a["gateway_charge_id"], "amount": _money(a["amount_minor"], a["currency"]),
-            "currency": CURRENCIES[a["currency"].to_numpy()], "card_fingerprint": a["card_fingerprint"],
-            "card_brand": a["card_brand"], "card_last4": a["card_last4"], "updated_at": _ts(a["updated_s"]),
-        }),
+        "customer_id": customer_ids(c["customer_no"][r]), "first_name": c["first_name"][r],
+        "last_name": c["last_name"][r], "email": c["email"][r], "phone": c["phone"][r],
+        "created_at": _ts(c["created_s"][r]), "updated_at": _ts(c["updated_s"][r]),
     }
 
 
-def write_commerce(url: str, com: Commerce) -> dict[str, int]:
-    """Replace the five commerce tables at `url` with the generated rows."""
-    frames = contract_frames(com)
+def _products(p: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
+    return {
+        "product_id": p["product_id"][r], "name": p["name"][r], "kind": p["kind"][r],
+        "price": _money(p["price_minor"][r], p["currency"][r]), "currency": CURRENCIES[p["currency"][r]],
+        "installments": p["installments"][r], "interval_days": p["interval_days"][r],
+        "updated_at": _ts(p["updated_s"][r]),
+    }
+
+
+def _subscriptions(s: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
+    rows = np.arange(s.rows)[r]
+    return {
+        "subscription_id": subscription_ids(rows + 1), "customer_id": customer_ids(s["customer_no"][r]),
+        "product_id": cat.product_id[s["product"][r]], "kind": KINDS[s["kind"][r]],
+        "origin": SUBSCRIPTION_ORIGINS[s["origin"][r]], "status": s["status"][r],
+        "created_at": _ts(s["created_s"][r]), "updated_at": _ts(s["updated_s"][r]),
+    }
+
+
+def _orders(o: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
+    rows = np.arange(o.rows)[r]
+    return {
+        "order_id": order_ids(rows), "customer_id": customer_ids(o["customer_no"][r]),
+        "product_id": cat.product_id[o["product"][r]], "subscription_id": subscription_ids(o["sub_no"][r]),
+        "installment_no": o["installment_no"][r], "origin": ORIGINS[o["origin"][r]],
+        "auto_charge": o["auto_charge"][r], "auto_charge_set_by": o["auto_charge_set_by"][r],
+        "status": o["status"][r], "total": _money(o["total_minor"][r], o["currency"][r]),
+        "currency": CURRENCIES[o["currency"][r]], "created_at": _ts(o["created_s"][r]),
+        "updated_at": _ts(o["updated_s"][r]),
+    }
+
+
+def _attempts(a: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
+    rows = np.arange(a.rows)[r]
+    return {
+        "attempt_id": attempt_ids(rows), "order_id": order_ids(a["order"][r]), "attempt_no": a["attempt_no"][r],
+        "attempted_at": _ts(a["attempted_s"][r]), "status": a["status"][r], "decline_code": a["decline_code"][r],
+        "error_code": a["error_code"][r], "gateway": GATEWAYS[a["gateway"][r]],
+        "gateway_charge_id": a["gateway_charge_id"][r], "amount": _money(a["amount_minor"][r], a["currency"][r]),
+        "currency": CURRENCIES[a["currency"][r]], "card_fingerprint": a["card_fingerprint"][r],
+        "card_brand": a["card_brand"][r], "card_last4": a["card_last4"][r], "updated_at": _ts(a["updated_s"][r]),
+    }
+
+
+_BUILDERS = {
+    "customers": (_customers, "customers"), "products": (_products, "products"),
+    "subscriptions": (_subscriptions, "subscriptions"), "orders": (_orders, "orders"),
+    "payment_attempts": (_attempts, "attempts"),
+}
+
+
+def contract_chunks(com: Commerce, cat: Catalog, name: str, chunk: int = CHUNK):
+    """One commerce table in contract columns, `chunk` rows at a time: money as exact decimal strings,
+    times as UTC ISO text, ids formatted. Only one chunk's strings are alive at once."""
+    build, attr = _BUILDERS[name]
+    table = getattr(com, attr)
+    for start in range(0, table.rows, chunk):
+        yield build(table, slice(start, start + chunk), cat)
+
+
+def contract_columns(com: Commerce, cat: Catalog, name: str) -> dict[str, np.ndarray]:
+    """A whole commerce table in contract columns (tests and small scenarios)."""
+    parts = list(contract_chunks(com, cat, name, chunk=max(1, getattr(com, _BUILDERS[name][1]).rows)))
+    return parts[0]
+
+
+def write_commerce(url: str, com: Commerce, cat: Catalog, fresh_file: bool = False) -> dict[str, int]:
+    """Replace the five commerce tables at `url` with the generated rows.
+
+    `fresh_file`: the URL is a SQLite/DuckDB file this generator owns; delete it rather than drop tables.
+    """
+    parsed = make_url(url)
+    if fresh_file and parsed.get_backend_name() in ("sqlite", "duckdb") and parsed.database:
+        for suffix in ("", "-journal", "-wal", ".wal"):
+            Path(parsed.database + suffix).unlink(missing_ok=True)
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    counts = {}
     try:
         metadata.drop_all(engine)
         metadata.create_all(engine)
         with engine.begin() as conn:
-            for table in TABLES:
-                _insert(conn, table, frames[table.name])
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("pragma synchronous = off")
+            for table, cols in _chunks(com, cat, conn.dialect.name):
+                counts[table.name] = counts.get(table.name, 0) + len(cols[table.columns[0].name])
+                _insert(conn, table, cols)
     finally:
         engine.dispose()
-    return {name: len(frame) for name, frame in frames.items()}
+    return counts
 
 
-def _column_values(series: pd.Series, column: sa.Column) -> list:
-    """Python values for a DB-API driver: None for missing, int for booleans on SQLite."""
-    if isinstance(column.type, sa.Boolean):
-        return series.astype(int).tolist()
-    obj = series.astype(object)
-    return obj.where(series.notna(), None).tolist()
+def _chunks(com: Commerce, cat: Catalog, backend: str) -> Iterator[tuple[sa.Table, dict]]:
+    """Every table in chunks: Arrow-ready columns for DuckDB/PostgreSQL, Python values for DB-API drivers.
+
+    (A prefetch thread was tried: SQLite's per-row GIL release makes it twice slower, not faster.)"""
+    for table in TABLES:
+        for cols in contract_chunks(com, cat, table.name):
+            yield table, (cols if backend in ("duckdb", "postgresql") else _python_values(table, cols))
 
 
-def _insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
-    if frame.empty:
-        return
+def _python_values(table: sa.Table, cols: dict[str, np.ndarray]) -> dict[str, list]:
+    out = {}
+    for column in table.columns:
+        values = cols[column.name]
+        if isinstance(column.type, sa.Boolean):
+            values = np.asarray(values, dtype=np.int64)
+        out[column.name] = values.tolist()
+    return out
+
+
+def _arrow(table: sa.Table, cols: dict[str, np.ndarray]) -> pa.Table:
+    arrays = []
+    for column in table.columns:
+        values = cols[column.name]
+        if isinstance(column.type, sa.Boolean):
+            arrays.append(pa.array(np.asarray(values, dtype=bool)))
+        elif isinstance(column.type, sa.Integer):
+            arrays.append(pa.array(list(values) if values.dtype == object else values, type=pa.int64()))
+        else:
+            arrays.append(pa.array(values, type=pa.string()))
+    return pa.Table.from_arrays(arrays, names=[c.name for c in table.columns])
+
+
+def _insert(conn: sa.Connection, table: sa.Table, cols: dict[str, np.ndarray]) -> None:
     names = [c.name for c in table.columns]
-    frame = frame[names]
+    n = len(cols[names[0]])
+    if n == 0:
+        return
     backend = conn.dialect.name
     raw = conn.connection.driver_connection
     col_list = ", ".join(names)
     if backend == "duckdb":
-        casts = ", ".join(f"cast({n} as {_duck_type(c)}) as {n}" for n, c in zip(names, table.columns, strict=True))
+        casts = ", ".join(f"cast({c.name} as {_duck_type(c)}) as {c.name}" for c in table.columns)
         view = f"_sample_{table.name}"
-        for start in range(0, len(frame), 1_000_000):
-            raw.register(view, frame.iloc[start : start + 1_000_000])
-            try:
-                raw.execute(f"insert into {table.name} ({col_list}) select {casts} from {view}")
-            finally:
-                raw.unregister(view)
+        raw.register(view, _arrow(table, cols))
+        try:
+            raw.execute(f"insert into {table.name} ({col_list}) select {casts} from {view}")
+        finally:
+            raw.unregister(view)
         return
     if backend == "postgresql":
+        buf = pa.BufferOutputStream()
+        pa_csv.write_csv(_arrow(table, cols), buf, pa_csv.WriteOptions(quoting_style="needed"))
+        data = buf.getvalue().to_pybytes()
+        sql = f"copy {table.name} ({col_list}) from stdin with (format csv, header true)"
         cursor = raw.cursor()
         try:
-            sql = f"copy {table.name} ({col_list}) from stdin with (format csv, null '\\N')"
-            for start in range(0, len(frame), CHUNK):
-                buf = io.StringIO()
-                frame.iloc[start : start + CHUNK].to_csv(buf, index=False, header=False, na_rep="\\N")
-                if hasattr(cursor, "copy_expert"):  # psycopg2
-                    buf.seek(0)
-                    cursor.copy_expert(sql, buf)
-                else:  # psycopg 3
-                    with cursor.copy(sql) as copy:
-                        copy.write(buf.getvalue())
+            if hasattr(cursor, "copy_expert"):  # psycopg2
+                cursor.copy_expert(sql, io.BytesIO(data))
+            else:  # psycopg 3
+                with cursor.copy(sql) as copy:
+                    copy.write(data)
         finally:
             cursor.close()
         return
     marks = ", ".join("?" if backend == "sqlite" else "%s" for _ in names)
+    lists = [cols[name] for name in names]
     cursor = raw.cursor()
     try:
-        for start in range(0, len(frame), CHUNK):
-            part = frame.iloc[start : start + CHUNK]
-            cols = [_column_values(part[n], c) for n, c in zip(names, table.columns, strict=True)]
-            cursor.executemany(f"insert into {table.name} ({col_list}) values ({marks})", list(zip(*cols, strict=True)))
+        cursor.executemany(f"insert into {table.name} ({col_list}) values ({marks})", zip(*lists, strict=True))
     finally:
         cursor.close()
 

@@ -13,7 +13,7 @@ import pandas as pd
 from payrecon.sample_data.catalog import GATEWAY_FORMATS, load_catalog
 from payrecon.sample_data.config import Config
 from payrecon.sample_data.database import write_commerce
-from payrecon.sample_data.orders import CHARGEBACK, DUP_PURCHASE, REFUNDED, SCENARIOS, build_commerce
+from payrecon.sample_data.orders import CHARGEBACK, REFUNDED, SCENARIOS, build_commerce, order_ids
 from payrecon.sample_data.settlements import build_settlements
 from payrecon.sample_data.truth import LINE_STATES, ORDER_STATES, line_states, order_states
 from payrecon.sample_data.writers import clear_previous, write_settlement_files, write_truth
@@ -86,30 +86,27 @@ def generate(
     lines, refunds = build_settlements(cfg, cat, com)
 
     orders = com.orders
-    scenario = orders["scenario"].to_numpy().copy()
-    status = orders["status"].to_numpy().copy()
-    updated = orders["updated_s"].to_numpy().copy()
+    scenario = orders["scenario"]
     rows = refunds["order"].to_numpy()
-    status[rows] = "refunded"
-    updated[rows] = np.maximum(updated[rows], refunds["refunded_s"].to_numpy())
+    orders["status"][rows] = "refunded"
+    orders["updated_s"][rows] = np.maximum(orders["updated_s"][rows], refunds["refunded_s"].to_numpy())
     scenario[rows] = REFUNDED
-    cb_orders = _orders_of_charges(com, lines.loc[lines["type"] == "chargeback", "charge_id"].to_numpy())
-    scenario[cb_orders] = CHARGEBACK
-    orders["status"] = status
-    orders["updated_s"] = updated
+    scenario[_orders_of_charges(com, lines.loc[lines["type"] == "chargeback", "charge_id"].to_numpy())] = CHARGEBACK
 
     lines["expected_state"] = line_states(com, lines)
     orders["expected_state"] = order_states(cfg, com, lines, lines["expected_state"].to_numpy())
-    orders["is_sale"] = orders["has_success"].to_numpy() & (orders["scenario"].to_numpy() != DUP_PURCHASE)
-    first_of_pair = ~pd.Series(orders["purchase"].to_numpy()).duplicated().to_numpy()
-    orders.loc[first_of_pair & (orders["scenario"].to_numpy() == DUP_PURCHASE), "is_sale"] = True
-    orders["is_sale"] &= orders["has_success"]
+    # a sale is a purchase's first successful order; failed attempts and the second of a double purchase are not
+    purchase = orders["purchase"]
+    paid_rows = np.flatnonzero(orders["has_success"])
+    first_paid = paid_rows[~pd.Series(purchase[paid_rows]).duplicated().to_numpy()]
+    orders["is_sale"] = np.zeros(orders.rows, dtype=bool)
+    orders["is_sale"][first_paid] = True
     orders["scenario_name"] = SCENARIOS[scenario]
     lines["true_order_id"] = _true_order_ids(com, lines)
 
     clear_previous(out)
     files = write_settlement_files(cfg, out, lines)
-    table_counts = write_commerce(url, com)
+    table_counts = write_commerce(url, com, cat, fresh_file=commerce_url is None)
     table_counts["settlement_lines"] = len(lines)
     summary = ScenarioSummary(
         out_dir=str(out),
@@ -122,7 +119,7 @@ def generate(
         as_of=datetime.fromtimestamp(cfg.as_of, tz=UTC).isoformat(),
         gateways=dict(GATEWAY_FORMATS),
         table_counts=table_counts,
-        order_states=_counts(orders["expected_state"].to_numpy(), ORDER_STATES),
+        order_states=_counts(orders["expected_state"], ORDER_STATES),
         line_states=_counts(lines["expected_state"].to_numpy(), LINE_STATES),
         scenarios={k: int(v) for k, v in pd.Series(SCENARIOS[scenario]).value_counts().sort_index().items()},
         files=[str(p.relative_to(out)) for p in files],
@@ -141,12 +138,12 @@ def generate(
 
 def _orders_of_charges(com, charge_ids: np.ndarray) -> np.ndarray:
     att = com.attempts
-    sel = att["gateway_charge_id"].isin(charge_ids).to_numpy()
-    return np.unique(att["order"].to_numpy()[sel])
+    sel = pd.Series(att["gateway_charge_id"], dtype=object).isin(set(charge_ids)).to_numpy()
+    return np.unique(att["order"][sel])
 
 
 def _true_order_ids(com, lines: pd.DataFrame) -> np.ndarray:
     att = com.attempts
-    ok = att[att["status"].to_numpy() == "succeeded"]
-    lookup = pd.Series(ok["order_id"].to_numpy(), index=ok["gateway_charge_id"].to_numpy())
+    ok = att["status"] == "succeeded"
+    lookup = pd.Series(order_ids(att["order"][ok]).astype(object), index=att["gateway_charge_id"][ok])
     return lines["charge_id"].map(lookup).to_numpy()

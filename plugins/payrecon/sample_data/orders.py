@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from payrecon.sample_data.catalog import GATEWAY_SHARE, GATEWAYS, KINDS, ONE_TIME, PAYMENT_PLAN, Catalog
-from payrecon.sample_data.config import DAY, HOUR, Config, scaled, seq_ids, tokens
+from payrecon.sample_data.catalog import GATEWAY_SHARE, GATEWAYS, ONE_TIME, PAYMENT_PLAN, Catalog
+from payrecon.sample_data.config import DAY, HOUR, Config, Table, ids, ids_or_none, scaled, tokens
 from payrecon.sample_data.people import People, make_people, noisy_identity
 
 ORIGINS = np.array(
@@ -24,6 +23,8 @@ CART, ORDER_FORM, LEGACY_FORM, MANUAL, CAMPAIGN, API, ACTION_SET = range(len(ORI
 # R1: a failed initial order from these origins gets auto-charge = No, set by the system
 R1_ORIGINS = np.array([CART, ORDER_FORM, LEGACY_FORM, MANUAL, CAMPAIGN])
 
+SUBSCRIPTION_ORIGINS = np.array(["checkout", "manual"], dtype=object)
+
 SUCCESS, SOFT, HARD, ERROR, OFFLINE = range(5)
 SOFT_DECLINES = np.array(["insufficient_funds", "do_not_honor", "try_again_later", "card_velocity_exceeded"])
 SOFT_SHARE = np.array([0.5, 0.25, 0.15, 0.1])
@@ -33,8 +34,30 @@ HARD_DECLINES = np.array(
 )
 ERROR_CODES = np.array(["gateway_timeout", "api_error", "processing_error"])
 ERROR_SHARE = np.array([0.45, 0.3, 0.25])
-USERS = np.array(["user:jane", "user:omar", "user:mei", "user:lukas"])
+USERS = np.array(["user:jane", "user:omar", "user:mei", "user:lukas"], dtype=object)
+ORDER_STATUSES = np.array(["paid", "failed", "error", "offline", "approved_m", "refunded"], dtype=object)
+ATTEMPT_STATUSES = np.array(["succeeded", "declined", "error"], dtype=object)
+SUBSCRIPTION_STATUSES = np.array(["active", "not_started", "cancelled", "completed"], dtype=object)
+
 CHARGE_PREFIX = {"stripe": "ch_", "acmepay": "acme_ch_"}
+
+
+def order_ids(rows: np.ndarray) -> np.ndarray:
+    """Order ids are their row number: `ORD-00000001` is row 0."""
+    return ids("ORD-", np.asarray(rows) + 1, 8)
+
+
+def customer_ids(numbers: np.ndarray) -> np.ndarray:
+    return ids("CUS-", numbers, 7)
+
+
+def subscription_ids(numbers: np.ndarray) -> np.ndarray:
+    """Subscription numbers are 1-based; a negative number means no subscription (None)."""
+    return ids_or_none("SUB-", numbers, 8)
+
+
+def attempt_ids(rows: np.ndarray) -> np.ndarray:
+    return ids("ATT-", np.asarray(rows) + 1, 8)
 
 # why a row looks the way it does (written to the ground truth as `scenario`)
 SCENARIOS = np.array(
@@ -50,11 +73,11 @@ SCENARIOS = np.array(
 class Commerce:
     """The commerce tables in internal types (epoch seconds, minor units), plus truth columns."""
 
-    products: pd.DataFrame
-    customers: pd.DataFrame
-    subscriptions: pd.DataFrame
-    orders: pd.DataFrame
-    attempts: pd.DataFrame
+    products: Table
+    customers: Table
+    subscriptions: Table
+    orders: Table
+    attempts: Table
 
 
 class _Pairs:
@@ -223,66 +246,67 @@ def build_commerce(cfg: Config, cat: Catalog) -> Commerce:
                     person, total, currency, approved, approve_at, pairs, one_time, people, scenario)
 
     # ---- order status and last change ----------------------------------------------------------------
-    succeeded = att["status"].to_numpy() == "succeeded"
-    order_of = att["order"].to_numpy()
+    order_of = att["order"]
+    succeeded = att["status"] == "succeeded"
     has_success = np.bincount(order_of[succeeded], minlength=n) > 0
-    last = att.drop_duplicates("order", keep="last")
     last_status = np.full(n, "", dtype=object)
-    last_status[last["order"].to_numpy()] = last["status"].to_numpy()
+    last_status[order_of] = att["status"]  # rows are sorted by attempt_no: the last write wins
     last_at = np.zeros(n, dtype=np.int64)
-    np.maximum.at(last_at, order_of, att["updated_s"].to_numpy())
-    status = np.where(has_success, "paid", np.where(last_status == "error", "error", "failed")).astype(object)
+    np.maximum.at(last_at, order_of, att["updated_s"])
+    status = ORDER_STATUSES[np.where(has_success, 0, np.where(last_status == "error", 2, 1))]
     status[outcome == OFFLINE] = "offline"
     status[approved] = "approved_m"
     updated = np.maximum.reduce([created, last_at, switch_at, np.where(approved, approve_at + 5, 0)])
 
     # ---- customers -----------------------------------------------------------------------------------
     n_persons = len(people)
-    primary_id = seq_ids("CUS-", 1, n_persons, 7)
-    customer_id = primary_id[person].astype(object)
-    new_ids = seq_ids("CUS-", n_persons + 1, len(new_cust), 7)
-    customer_id[new_cust] = new_ids
+    customer_no = person + 1  # a person's own customer record is CUS-{person + 1}
+    customer_no[new_cust] = n_persons + 1 + np.arange(len(new_cust))
     regular_rows = np.ones(n, dtype=bool)
     regular_rows[new_cust] = False
-    first_seen = pd.Series(created[regular_rows]).groupby(person[regular_rows]).min()
-    who = first_seen.index.to_numpy()
+    first_seen = np.full(n_persons, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_seen, person[regular_rows], created[regular_rows])
+    who = np.flatnonzero(first_seen < np.iinfo(np.int64).max)
     crng = cfg.rng("customers")
     existing = crng.random(len(who)) < 0.55
-    c_created = first_seen.to_numpy() - np.where(
+    c_created = first_seen[who] - np.where(
         existing, crng.integers(DAY, 700 * DAY, len(who)), crng.integers(30, 900, len(who))
     )
     noisy = [
-        noisy_identity(crng, people.first[p], people.last[p], people.email[p], people.phone[p])
+        noisy_identity(crng, str(people.first[p]), str(people.last[p]), str(people.email[p]), people.phone[p])
         for p in person[new_cust]
     ]
     noisy_cols = list(zip(*noisy, strict=True)) if noisy else [(), (), (), ()]
-    customers = pd.DataFrame(
-        {
-            "customer_id": np.concatenate([primary_id[who], new_ids]),
-            "first_name": np.concatenate([people.first[who], np.array(noisy_cols[0], dtype=str)]),
-            "last_name": np.concatenate([people.last[who], np.array(noisy_cols[1], dtype=str)]),
-            "email": np.concatenate([people.email[who], np.array(noisy_cols[2], dtype=str)]),
-            "phone": np.concatenate([people.phone[who], np.array(noisy_cols[3], dtype=object)]),
-            "created_s": np.concatenate([c_created, created[new_cust] - crng.integers(20, 300, len(new_cust))]),
-        }
+
+    def column(values: np.ndarray, extra: tuple) -> np.ndarray:
+        out = np.empty(len(who) + len(extra), dtype=object)
+        out[: len(who)] = values[who]
+        out[len(who) :] = extra
+        return out
+
+    customers = Table(
+        customer_no=np.concatenate([who + 1, customer_no[new_cust]]),
+        first_name=column(people.first, noisy_cols[0]),
+        last_name=column(people.last, noisy_cols[1]),
+        email=column(people.email, noisy_cols[2]),
+        phone=column(people.phone, noisy_cols[3]),
+        created_s=np.concatenate([c_created, created[new_cust] - crng.integers(20, 300, len(new_cust))]),
     )
     customers["updated_s"] = customers["created_s"]
-    customers = customers.sort_values("customer_id", kind="stable", ignore_index=True)
 
     # ---- subscriptions (R3, R6) ----------------------------------------------------------------------
     rec_rows = np.flatnonzero(~one_time)
-    sub_ids = seq_ids("SUB-", 1, len(rec_rows), 8)
-    subscription_id = np.full(n, None, dtype=object)
-    subscription_id[rec_rows] = sub_ids
+    sub_no = np.full(n, -1, dtype=np.int64)
+    sub_no[rec_rows] = np.arange(1, len(rec_rows) + 1)
     r_sub = subsequent[rec_rows]
-    s_status = np.full(len(rec_rows), "active", dtype=object)
+    s_status = SUBSCRIPTION_STATUSES[np.zeros(len(rec_rows), dtype=np.int64)]
     ok = has_success[rec_rows]
     s_status[~r_sub & ~ok & (origin[rec_rows] != MANUAL)] = "not_started"
     s_status[np.isin(rec_rows, switched)] = "active"
     last_plan = r_sub & ok & plan[rec_rows] & (installment_no[rec_rows] == cat.installments[product[rec_rows]])
     s_status[last_plan] = "completed"
     hard_fail = r_sub & ~ok & (crng.random(len(rec_rows)) < 0.5)
-    hard_fail &= np.isin(rec_rows, np.flatnonzero(outcome == HARD))
+    hard_fail &= outcome[rec_rows] == HARD
     s_status[hard_fail] = "cancelled"
     interval = cat.interval_days[product[rec_rows]]
     s_created = np.where(
@@ -290,65 +314,57 @@ def build_commerce(cfg: Config, cat: Catalog) -> Commerce:
         created[rec_rows] - (installment_no[rec_rows] - 1) * interval * DAY - crng.integers(0, HOUR, len(rec_rows)),
         created[rec_rows],
     )
-    subscriptions = pd.DataFrame(
-        {
-            "subscription_id": sub_ids,
-            "customer_id": customer_id[rec_rows],
-            "product_id": cat.product_id[product[rec_rows]],
-            "kind": KINDS[kind[rec_rows]],
-            "origin": np.where(origin[rec_rows] == MANUAL, "manual", "checkout"),
-            "status": s_status,
-            "created_s": s_created,
-            "updated_s": np.where(hard_fail, updated[rec_rows] + HOUR, updated[rec_rows]),
-        }
+    subscriptions = Table(
+        customer_no=customer_no[rec_rows],
+        product=product[rec_rows],
+        kind=kind[rec_rows],
+        origin=np.where(origin[rec_rows] == MANUAL, 1, 0),  # SUBSCRIPTION_ORIGINS
+        status=s_status,
+        created_s=s_created,
+        updated_s=np.where(hard_fail, updated[rec_rows] + HOUR, updated[rec_rows]),
     )
 
-    orders = pd.DataFrame(
-        {
-            "order_id": seq_ids("ORD-", 1, n, 8),
-            "customer_id": customer_id,
-            "product_id": cat.product_id[product],
-            "subscription_id": subscription_id,
-            "installment_no": installment_no,
-            "origin": ORIGINS[origin],
-            "auto_charge": auto_charge,
-            "auto_charge_set_by": set_by,
-            "status": status,
-            "total_minor": total,
-            "currency": currency,
-            "created_s": created,
-            "updated_s": updated,
-            # truth and internals
-            "person": person,
-            "purchase": purchase,
-            "scenario": scenario,
-            "has_success": has_success,
-            "gateway": gateway,
-        }
+    orders = Table(
+        customer_no=customer_no,
+        product=product,
+        sub_no=sub_no,
+        installment_no=installment_no,
+        origin=origin,
+        auto_charge=auto_charge,
+        auto_charge_set_by=set_by,
+        status=status,
+        total_minor=total,
+        currency=currency,
+        created_s=created,
+        updated_s=updated,
+        # truth and internals
+        person=person,
+        purchase=purchase,
+        scenario=scenario,
+        has_success=has_success,
+        gateway=gateway,
     )
-    att.insert(0, "attempt_id", seq_ids("ATT-", 1, len(att), 8))
-    att["order_id"] = orders["order_id"].to_numpy()[order_of]
-    return Commerce(cat.frame(cfg.t0 - 30 * DAY), customers, subscriptions, orders, att)
+    return Commerce(cat.table(cfg.t0 - 30 * DAY), customers, subscriptions, orders, att)
 
 
 def _attempts(cfg, rng, created, outcome, subsequent, origin, auto_charge, switched, gateway, person, total,
-              currency, approved, approve_at, pairs, one_time, people: People, scenario) -> pd.DataFrame:
+              currency, approved, approve_at, pairs, one_time, people: People, scenario) -> Table:
     n = len(created)
     as_of = cfg.as_of
     # first attempt: every order that went to the gateway
     first = np.flatnonzero(outcome != OFFLINE)
     at1 = created + rng.integers(2, 20, n)
     oc = outcome[first]
-    status1 = np.select([oc == SUCCESS, oc == ERROR], ["succeeded", "error"], "declined").astype(object)
+    status1 = ATTEMPT_STATUSES[np.select([oc == SUCCESS, oc == ERROR], [0, 2], 1)]
     decline = np.full(len(first), None, dtype=object)
     soft, hard = oc == SOFT, oc == HARD
-    decline[soft] = SOFT_DECLINES[rng.choice(len(SOFT_DECLINES), soft.sum(), p=SOFT_SHARE)]
-    decline[hard] = HARD_DECLINES[rng.integers(0, len(HARD_DECLINES), hard.sum())]
+    decline[soft] = SOFT_DECLINES.astype(object)[rng.choice(len(SOFT_DECLINES), soft.sum(), p=SOFT_SHARE)]
+    decline[hard] = HARD_DECLINES.astype(object)[rng.integers(0, len(HARD_DECLINES), hard.sum())]
     error = np.full(len(first), None, dtype=object)
     err = oc == ERROR
-    error[err] = ERROR_CODES[rng.choice(len(ERROR_CODES), err.sum(), p=ERROR_SHARE)]
-    parts = [pd.DataFrame({"order": first, "attempt_no": 1, "attempted_s": at1[first], "status": status1,
-                           "decline_code": decline, "error_code": error})]
+    error[err] = ERROR_CODES.astype(object)[rng.choice(len(ERROR_CODES), err.sum(), p=ERROR_SHARE)]
+    parts = [dict(order=first, attempt_no=1, attempted_s=at1[first], status=status1, decline_code=decline,
+                  error_code=error)]
 
     # automatic re-attempts: soft declines where auto-charge is Yes (R2, R4, R5), never R1 orders
     initial = ~subsequent
@@ -359,37 +375,34 @@ def _attempts(cfg, rng, created, outcome, subsequent, origin, auto_charge, switc
     rows = np.flatnonzero(retry)
     ok2 = rng.random(len(rows)) < 0.55
     scenario[rows] = AUTO_RETRY
-    parts.append(pd.DataFrame({
-        "order": rows, "attempt_no": 2, "attempted_s": at2[rows],
-        "status": np.where(ok2, "succeeded", "declined").astype(object),
-        "decline_code": np.where(ok2, None, SOFT_DECLINES[rng.choice(len(SOFT_DECLINES), len(rows), p=SOFT_SHARE)]),
-        "error_code": None,
-    }))
+    decline2 = SOFT_DECLINES.astype(object)[rng.choice(len(SOFT_DECLINES), len(rows), p=SOFT_SHARE)]
+    decline2[ok2] = None
+    parts.append(dict(order=rows, attempt_no=2, attempted_s=at2[rows],
+                      status=ATTEMPT_STATUSES[np.where(ok2, 0, 1)], decline_code=decline2, error_code=None))
     pairs.take(rows)
 
     # the gateway charged one order twice (two succeeded attempts on one order)
     double = choose(rng, initial & (outcome == SUCCESS) & one_time & ~pairs.taken, scaled(n, 0.0005, 2))
     pairs.take(double)
     scenario[double] = DOUBLE_CHARGE
-    parts.append(pd.DataFrame({
-        "order": double, "attempt_no": 2, "attempted_s": at1[double] + rng.integers(30, 300, len(double)),
-        "status": "succeeded", "decline_code": None, "error_code": None,
-    }))
+    parts.append(dict(order=double, attempt_no=2, attempted_s=at1[double] + rng.integers(30, 300, len(double)),
+                      status=ATTEMPT_STATUSES[0], decline_code=None, error_code=None))
 
     # offline orders keyed into the virtual terminal by hand (R12 "Approved M")
     manual = np.flatnonzero(approved)
-    parts.append(pd.DataFrame({
-        "order": manual, "attempt_no": 1, "attempted_s": approve_at[manual], "status": "succeeded",
-        "decline_code": None, "error_code": None,
-    }))
+    parts.append(dict(order=manual, attempt_no=1, attempted_s=approve_at[manual], status=ATTEMPT_STATUSES[0],
+                      decline_code=None, error_code=None))
 
-    att = pd.concat(parts, ignore_index=True)
-    att = att.sort_values(["order", "attempt_no"], kind="stable", ignore_index=True)
-    order = att["order"].to_numpy()
-    seen = att["status"].to_numpy() != "error"
-    seen |= att["error_code"].to_numpy() == "processing_error"
+    att = Table()
+    for name, kind in (("order", np.int64), ("attempt_no", np.int64), ("attempted_s", np.int64),
+                       ("status", object), ("decline_code", object), ("error_code", object)):
+        att[name] = np.concatenate([np.broadcast_to(np.asarray(p[name], dtype=kind), len(p["order"]))
+                                    for p in parts])
+    att = att.take(np.lexsort((att["attempt_no"], att["order"])))
+    order = att["order"]
+    seen = (att["status"] != "error") | (att["error_code"] == "processing_error")
     gw = gateway[order]
-    charge = np.full(len(att), None, dtype=object)
+    charge = np.full(att.rows, None, dtype=object)
     crng = cfg.rng("charge-ids")
     for g, name in enumerate(GATEWAYS):
         sel = seen & (gw == g)
@@ -402,5 +415,5 @@ def _attempts(cfg, rng, created, outcome, subsequent, origin, auto_charge, switc
     att["card_fingerprint"] = people.fingerprint[p]
     att["card_brand"] = people.brand[p]
     att["card_last4"] = people.last4[p]
-    att["updated_s"] = att["attempted_s"] + np.where(att["status"].to_numpy() == "succeeded", 2, 1)
+    att["updated_s"] = att["attempted_s"] + np.where(att["status"] == "succeeded", 2, 1)
     return att

@@ -48,7 +48,7 @@ LAST_NAMES = np.array(
     "Tanaka Sato Suzuki AlSabah Haddad Mueller Schneider Rossi Dubois Novak Kowalski Jensen Larsen".split()
 )
 DOMAINS = np.array(["example.com", "example.net", "example.org", "mail.example", "inbox.example"])
-BRANDS = np.array(["visa", "mastercard", "amex", "discover"])
+BRANDS = np.array(["visa", "mastercard", "amex", "discover"], dtype=object)
 BRAND_SHARE = np.array([0.55, 0.3, 0.1, 0.05])
 
 
@@ -99,7 +99,7 @@ def make_people(
     )
     email = np.strings.add(np.strings.add(local, "@"), DOMAINS[rng.integers(0, len(DOMAINS), n)])
     # different people never share an email address: disambiguate repeats with the row number
-    dup = pd.Series(email).duplicated().to_numpy()
+    dup = pd.Series(email, dtype=object).duplicated().to_numpy()
     rows = np.flatnonzero(dup)
     email[rows] = np.strings.add(
         np.strings.add(np.strings.add(local[rows], "."), rows.astype(str)),
@@ -117,7 +117,9 @@ def make_people(
     fingerprint[same_family] = fingerprint[family_of]
     brand[same_family] = brand[family_of]
     last4[same_family] = last4[family_of]
-    return People(first, last, email, phone, fingerprint, brand, last4)
+    # object arrays: rows that copy a person's value share one Python string instead of a wide copy
+    first, last = FIRST_NAMES.astype(object)[first_idx], LAST_NAMES.astype(object)[last_idx]
+    return People(*(a.astype(object) for a in (first, last, email, phone, fingerprint, brand, last4)))
 
 
 _PLUS_TAGS = ["shop", "orders", "buy", "2", "news", "pay"]

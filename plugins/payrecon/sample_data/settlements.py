@@ -23,7 +23,7 @@ from payrecon.sample_data.catalog import (
     convert_minor,
 )
 from payrecon.sample_data.config import DAY, HOUR, Config, scaled, tokens
-from payrecon.sample_data.orders import CHARGE_PREFIX, DOUBLE_CHARGE, Commerce, choose
+from payrecon.sample_data.orders import CHARGE_PREFIX, DOUBLE_CHARGE, Commerce, choose, order_ids
 
 TXN_PREFIX = {"stripe": "txn_", "acmepay": "acme_tx_"}
 PAYOUT_PREFIX = {"stripe": "po_", "acmepay": "acme_po_"}
@@ -51,21 +51,21 @@ def build_settlements(cfg: Config, cat: Catalog, com: Commerce) -> tuple[pd.Data
     rng = cfg.rng("settlements")
     last_day = cfg.days - 1
     att = com.attempts
-    ch = att[att["status"].to_numpy() == "succeeded"]
-    order = ch["order"].to_numpy()
-    gw = ch["gateway"].to_numpy()
-    at = ch["attempted_s"].to_numpy()
-    amount = ch["amount_minor"].to_numpy()
-    cur = ch["currency"].to_numpy()
-    charge_id = ch["gateway_charge_id"].to_numpy()
-    order_id = com.orders["order_id"].to_numpy()[order]
-    m = len(ch)
-    primary = ~pd.Series(order).duplicated().to_numpy()
+    ch = att.take(np.flatnonzero(att["status"] == "succeeded"))
+    order = ch["order"]
+    gw = ch["gateway"]
+    at = ch["attempted_s"]
+    amount = ch["amount_minor"]
+    cur = ch["currency"]
+    charge_id = ch["gateway_charge_id"]
+    order_id = order_ids(order)
+    m = ch.rows
+    primary = np.r_[True, order[1:] != order[:-1]] if m else np.zeros(0, bool)
     day = (at - cfg.t0) // DAY
     lag = np.where(rng.random(m) < 0.7, 1, 0)
     arrives = day + lag <= last_day
 
-    used = ~(primary & (com.orders["scenario"].to_numpy()[order] != DOUBLE_CHARGE))
+    used = ~(primary & (com.orders["scenario"][order] != DOUBLE_CHARGE))
     scen = np.full(m, "regular", dtype=object)
     scen[~primary] = "double_charge_second"
 
@@ -104,7 +104,7 @@ def build_settlements(cfg: Config, cat: Catalog, com: Commerce) -> tuple[pd.Data
 
     pi = tokens(cfg.rng("payment-intents"), m, 24, "pi_", mixed=True)
     echo = rng.random(m) < np.where(gw == STRIPE, 0.85, 0.75)
-    ref = np.where(echo, order_id, None)
+    ref = np.where(echo, order_id.astype(object), None)
     keep = np.ones(m, dtype=bool)
     keep[never] = False
     charge_rows = np.flatnonzero(keep)

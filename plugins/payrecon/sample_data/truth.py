@@ -32,13 +32,13 @@ ORDER_STATES = (
 
 def line_states(com: Commerce, lines: pd.DataFrame) -> np.ndarray:
     att = com.attempts
-    ok = att[att["status"].to_numpy() == "succeeded"]
-    primary = ~ok["order"].duplicated().to_numpy()
+    ok = att.take(np.flatnonzero(att["status"] == "succeeded"))
+    order = ok["order"]
     charges = pd.DataFrame({
-        "charge_id": ok["gateway_charge_id"].to_numpy(),
-        "c_amount": ok["amount_minor"].to_numpy(),
-        "c_currency": ok["currency"].to_numpy(),
-        "c_primary": primary,
+        "charge_id": ok["gateway_charge_id"],
+        "c_amount": ok["amount_minor"],
+        "c_currency": ok["currency"],
+        "c_primary": np.r_[True, order[1:] != order[:-1]] if ok.rows else np.zeros(0, bool),
     })
     state = lines["type"].to_numpy().astype(object).copy()
     is_charge = state == "charge"
@@ -66,21 +66,22 @@ def line_states(com: Commerce, lines: pd.DataFrame) -> np.ndarray:
 
 def order_states(cfg: Config, com: Commerce, lines: pd.DataFrame, states: np.ndarray) -> np.ndarray:
     orders = com.orders
-    n = len(orders)
+    n = orders.rows
     att = com.attempts
-    ok = att[att["status"].to_numpy() == "succeeded"].drop_duplicates("order")
+    ok = att.take(np.flatnonzero(att["status"] == "succeeded"))
+    ok = ok.take(np.flatnonzero(np.r_[True, ok["order"][1:] != ok["order"][:-1]] if ok.rows else []))
     first = pd.DataFrame({"charge_id": lines["charge_id"].to_numpy(), "state": states,
                           "report_day": lines["report_day"].to_numpy(), "line_no": lines["line_no"].to_numpy(),
                           "type": lines["type"].to_numpy()})
     first = first[first["type"] == "charge"].sort_values(["report_day", "line_no"], kind="stable")
     first = first.drop_duplicates("charge_id")
-    prim = pd.DataFrame({"order": ok["order"].to_numpy(), "charge_id": ok["gateway_charge_id"].to_numpy(),
-                         "charged_s": ok["attempted_s"].to_numpy()}).merge(first, how="left", on="charge_id")
+    prim = pd.DataFrame({"order": ok["order"], "charge_id": ok["gateway_charge_id"],
+                         "charged_s": ok["attempted_s"]}).merge(first, how="left", on="charge_id")
     out = np.full(n, "failed_attempt", dtype=object)
     settled = prim["state"].notna().to_numpy()
     inside = prim["charged_s"].to_numpy() + cfg.grace_days * DAY > cfg.as_of
     out[prim["order"].to_numpy()] = np.where(
         settled, prim["state"].to_numpy(), np.where(inside, "pending", "order_without_settlement")
     )
-    out[orders["status"].to_numpy() == "offline"] = "offline"
+    out[orders["status"] == "offline"] = "offline"
     return out

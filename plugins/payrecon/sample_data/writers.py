@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from payrecon.sample_data.catalog import CURRENCIES, EXPONENTS, GATEWAY_FORMATS, GATEWAYS
-from payrecon.sample_data.config import DAY, Config, dates, money, seq_ids, timestamps, tokens
+from payrecon.sample_data.config import DAY, Config, Table, dates, money, seq_ids, timestamps, tokens
+from payrecon.sample_data.orders import order_ids
 
 GENERIC_COLUMNS = [
     "transaction_id", "type", "charge_id", "order_id", "occurred_at", "currency", "gross", "fee", "net",
@@ -47,9 +50,9 @@ def _money_columns(lines: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _generic(lines: pd.DataFrame) -> pd.DataFrame:
+def _generic(cfg: Config, lines: pd.DataFrame) -> dict[str, np.ndarray]:
     m = _money_columns(lines)
-    return pd.DataFrame({
+    return ({
         "transaction_id": lines["source_ref"].to_numpy(),
         "type": lines["type"].to_numpy(),
         "charge_id": lines["charge_id"].to_numpy(),
@@ -62,7 +65,7 @@ def _generic(lines: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _stripe(cfg: Config, lines: pd.DataFrame) -> pd.DataFrame:
+def _stripe(cfg: Config, lines: pd.DataFrame) -> dict[str, np.ndarray]:
     m = _money_columns(lines)
     n = len(lines)
     kind = lines["type"].to_numpy()
@@ -80,7 +83,7 @@ def _stripe(cfg: Config, lines: pd.DataFrame) -> pd.DataFrame:
     pres_cur = m["pres_cur"].copy()
     present = pres_cur != None  # noqa: E711 - elementwise on an object array
     pres_cur[present] = np.strings.lower(pres_cur[present].astype(str))
-    return pd.DataFrame({
+    return ({
         "balance_transaction_id": lines["source_ref"].to_numpy(),
         "created_utc": timestamps(occurred, sep=" ", suffix=""),
         "available_on_utc": timestamps(available, sep=" ", suffix=""),
@@ -109,38 +112,55 @@ def clear_previous(out: Path) -> None:
         (out / "truth" / name).unlink(missing_ok=True)
 
 
+def write_csv(path: Path, columns: dict[str, np.ndarray], rows: slice | None = None) -> None:
+    """UTF-8 CSV with a header, unquoted (no value holds a comma or quote), empty for null."""
+    arrays = [pa.array(v if rows is None else v[rows], type=_arrow_type(v), from_pandas=True)
+              for v in columns.values()]
+    table = pa.Table.from_arrays(arrays, names=list(columns))
+    with open(path, "wb") as fh:
+        fh.write((",".join(columns) + "\n").encode())
+        pa_csv.write_csv(table, fh, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+
+
+def _arrow_type(values: np.ndarray) -> pa.DataType:
+    kind = np.asarray(values).dtype.kind
+    return {"b": pa.bool_(), "i": pa.int64(), "u": pa.int64()}.get(kind, pa.string())
+
+
 def write_settlement_files(cfg: Config, out: Path, lines: pd.DataFrame) -> list[Path]:
+    """One file per gateway and report date. `lines` is sorted by gateway, report day, line number."""
     written = []
     gw = lines["gateway"].to_numpy()
+    report = lines["report_day"].to_numpy()
     for g, name in enumerate(GATEWAYS):
-        sel = gw == g
-        part = lines[sel]
-        frame = _stripe(cfg, part) if GATEWAY_FORMATS[name] == "stripe" else _generic(part)
-        report = part["report_day"].to_numpy()
+        lo, hi = np.searchsorted(gw, [g, g + 1])
+        part = lines.iloc[lo:hi]
+        columns = (_stripe if GATEWAY_FORMATS[name] == "stripe" else _generic)(cfg, part)
+        days = report[lo:hi]
         for d in range(cfg.days):
-            rows = report == d
-            if not rows.any():
+            a, b = np.searchsorted(days, [d, d + 1])
+            if a == b:
                 continue
             folder = out / "inbox" / str(name) / cfg.day_label(d)
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / FILE_NAME
-            frame[rows].to_csv(path, index=False, lineterminator="\n")
+            write_csv(path, columns, slice(a, b))
             written.append(path)
     return written
 
 
-def write_truth(cfg: Config, out: Path, orders: pd.DataFrame, lines: pd.DataFrame, scenario: dict) -> None:
+def write_truth(cfg: Config, out: Path, orders: Table, lines: pd.DataFrame, scenario: dict) -> None:
     folder = out / "truth"
     folder.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({
-        "order_id": orders["order_id"].to_numpy(),
-        "expected_state": orders["expected_state"].to_numpy(),
-        "person_id": seq_ids("PER-", 1, int(orders["person"].max()) + 1, 7)[orders["person"].to_numpy()],
-        "purchase_id": seq_ids("PUR-", 1, len(orders), 8)[orders["purchase"].to_numpy()],
-        "is_sale": orders["is_sale"].to_numpy(),
-        "scenario": orders["scenario_name"].to_numpy(),
-    }).to_csv(folder / "orders.csv", index=False, lineterminator="\n")
-    pd.DataFrame({
+    write_csv(folder / "orders.csv", {
+        "order_id": order_ids(np.arange(orders.rows)),
+        "expected_state": orders["expected_state"],
+        "person_id": seq_ids("PER-", 1, int(orders["person"].max()) + 1, 7)[orders["person"]],
+        "purchase_id": seq_ids("PUR-", 1, orders.rows, 8)[orders["purchase"]],
+        "is_sale": orders["is_sale"],
+        "scenario": orders["scenario_name"],
+    })
+    write_csv(folder / "settlement_lines.csv", {
         "gateway": GATEWAYS[lines["gateway"].to_numpy()],
         "source_ref": lines["source_ref"].to_numpy(),
         "expected_state": lines["expected_state"].to_numpy(),
@@ -150,5 +170,5 @@ def write_truth(cfg: Config, out: Path, orders: pd.DataFrame, lines: pd.DataFram
         "charge_id": lines["charge_id"].to_numpy(),
         "order_id": lines["true_order_id"].to_numpy(),
         "scenario": lines["scenario"].to_numpy(),
-    }).to_csv(folder / "settlement_lines.csv", index=False, lineterminator="\n")
+    })
     (folder / "scenario.json").write_text(json.dumps(scenario, indent=2, sort_keys=True) + "\n")
