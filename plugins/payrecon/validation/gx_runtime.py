@@ -41,6 +41,14 @@ def context() -> Any:
     return ctx
 
 
+@cache
+def _batch_definition() -> Any:
+    """One pandas data source / dataframe asset / whole-frame batch definition, reused for every run."""
+    source = context().data_sources.add_or_update_pandas(name="payrecon_frames")
+    asset = source.add_dataframe_asset(name="frame")
+    return asset.add_batch_definition_whole_dataframe("whole")
+
+
 def expectations() -> Any:
     """`great_expectations.expectations`, for building suites."""
     gx()
@@ -84,17 +92,7 @@ def run_suite(frame: pd.DataFrame, suite: Any) -> SuiteOutcome:
     if frame.empty:
         return outcome
     with _lock:
-        ctx = context()
-        source = ctx.data_sources.add_or_update_pandas(name="payrecon_frames")
-        try:
-            asset = source.get_asset("frame")
-        except LookupError:
-            asset = source.add_dataframe_asset(name="frame")
-        try:
-            batch_def = asset.get_batch_definition("whole")
-        except (KeyError, LookupError):
-            batch_def = asset.add_batch_definition_whole_dataframe("whole")
-        batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
+        batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
     outcome.success = bool(result.success)
     for res in result.results:
