@@ -1,6 +1,8 @@
 -- Which orders a window's reconciliation decides: the window's own orders, orders edited during the
 -- window, and orders of earlier windows still pending. Each keeps the window it was created in.
--- Binds: :window_start, :window_end.
+-- Each order is decided as of its own window's as-of, moved forward to this run's window end: the
+-- as-of only ever grows, so re-running any window in any order gives the same states (R15).
+-- Binds: :window_start, :window_end, :grace.
 drop table if exists _orders_to_evaluate
 ;
 create temporary table _orders_to_evaluate as
@@ -19,13 +21,24 @@ candidates as (
       and window_start < :window_start
 ),
 
-final as (
+with_window as (
     select
         o.order_id,
         cast(cast(o.created_at as date) as timestamp with time zone) as window_start
     from orders as o
     inner join candidates as c
         on c.order_id = o.order_id
+),
+
+final as (
+    select
+        w.order_id,
+        w.window_start,
+        greatest(coalesce(rw.as_of, :window_end), :window_end) as as_of,
+        greatest(coalesce(rw.as_of, :window_end), :window_end) - :grace as pending_cutoff
+    from with_window as w
+    left join reconciliation_windows as rw
+        on rw.window_start = w.window_start
 )
 
 select * from final

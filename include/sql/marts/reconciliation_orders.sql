@@ -1,7 +1,7 @@
 -- R14: give every order of a window exactly one state, and refresh orders of earlier windows that
 -- were still pending or changed since (a late settlement line, a status edited by hand).
--- Binds: :window_start, :window_end, :as_of, :pending_cutoff (= as_of - grace period).
--- Lines count only once they had arrived by :as_of, so a re-run gives the same rows (R15).
+-- Each order is decided as of its own as-of (see int_orders_to_evaluate): lines count only once
+-- they had arrived by then, so a re-run gives the same rows (R15).
 delete from reconciliation_results
 where item_type = 'order'
   and item_id in (select order_id from _orders_to_evaluate)
@@ -17,7 +17,9 @@ evaluated as (
         o.order_id,
         o.status,
         o.created_at,
-        e.window_start
+        e.window_start,
+        e.as_of,
+        e.pending_cutoff
     from orders as o
     inner join _orders_to_evaluate as e
         on e.order_id = o.order_id
@@ -44,21 +46,23 @@ first_success as (
 order_charges as (
     -- every charge line of any succeeded attempt of the order, arrived by as_of
     select
-        a.order_id,
+        e.order_id,
         l.line_id,
         l.gateway,
         l.fee_minor,
         coalesce(l.presentment_currency, l.currency) as compared_currency,
         coalesce(l.presentment_minor, l.gross_minor) as compared_minor,
         row_number() over (
-            partition by a.order_id order by l.window_start, l.file_id, l.line_no
+            partition by e.order_id order by l.window_start, l.file_id, l.line_no
         ) as rn
-    from payment_attempts as a
+    from evaluated as e
+    inner join payment_attempts as a
+        on a.order_id = e.order_id
     inner join settlement_lines as l
         on l.charge_id = a.gateway_charge_id
     where a.status = 'succeeded'
       and l.line_type = 'charge'
-      and l.window_start < :as_of
+      and l.window_start < e.as_of
 ),
 
 primary_line as (
@@ -82,7 +86,7 @@ classified as (
             when p.line_id is not null and p.compared_currency <> f.currency then 'currency_mismatch'
             when p.line_id is not null and p.compared_minor <> f.amount_minor then 'amount_mismatch'
             when p.line_id is not null then 'matched'
-            when f.attempted_at <= :pending_cutoff then 'order_without_settlement'
+            when f.attempted_at <= e.pending_cutoff then 'order_without_settlement'
             else 'pending'
         end as state
     from evaluated as e

@@ -49,19 +49,19 @@ def _window_as_of(conn: Connection, window: Window) -> datetime:
     return max(window.end, stored)
 
 
-def _bump_earlier_windows(conn: Connection, window: Window, as_of: datetime) -> None:
-    """Earlier windows whose orders this run re-decided now stand as of this run."""
+def _bump_earlier_windows(conn: Connection, window: Window) -> None:
+    """Earlier windows whose orders this run re-decided now stand as of this window's end."""
     conn.execute(
         text(
             """
             update reconciliation_windows
-            set as_of = :as_of
+            set as_of = :we
             where window_start < :ws
-              and as_of < :as_of
+              and as_of < :we
               and window_start in (select distinct window_start from _orders_to_evaluate)
             """
         ),
-        {"as_of": as_of, "ws": window.start},
+        {"we": window.end, "ws": window.start},
     )
 
 
@@ -83,12 +83,12 @@ def reconcile_window(conn: Connection, window: Window, recon: ReconSettings) -> 
         "window_start": window.start,
         "window_end": window.end,
         "as_of": as_of,
-        "pending_cutoff": as_of - timedelta(days=recon.settlement_grace_days),
+        "grace": timedelta(days=recon.settlement_grace_days),
     }
     sql.run(conn, "intermediate/int_orders_to_evaluate", **binds)
     sql.run(conn, "marts/reconciliation_lines", **binds)
     sql.run(conn, "marts/reconciliation_orders", **binds)
-    _bump_earlier_windows(conn, window, as_of)
+    _bump_earlier_windows(conn, window)
     sql.run(conn, "marts/reconciliation_windows", **binds)
     conn.exec_driver_sql("drop table if exists _orders_to_evaluate")
     violations = sql.scalar(conn, "checks/every_item_has_one_state", **binds) or 0
