@@ -116,6 +116,31 @@ class _Pairs:
         return i, j
 
 
+def _separate_purchases(
+    person: np.ndarray, product: np.ndarray, purchase: np.ndarray, n_people: int, n_products: int
+) -> tuple[np.ndarray, int]:
+    """One person buys one product at most once in the scenario, unless it is the same purchase.
+
+    Independent draws sometimes give a person two unrelated orders for one product; R8 would (rightly)
+    tie them together, so the truth could not call them two purchases. Every purchase that collides
+    with an earlier purchase of the same person and product moves, whole, to a new person.
+    """
+    n = len(person)
+    key = person * n_products + product
+    order = np.lexsort((np.arange(n), key))
+    k_sorted = key[order]
+    p_sorted = purchase[order]
+    starts = np.r_[True, k_sorted[1:] != k_sorted[:-1]]
+    first_purchase = p_sorted[starts][np.cumsum(starts) - 1]
+    move = np.unique(purchase[order[p_sorted != first_purchase]])
+    if len(move) == 0:
+        return person, n_people
+    person = person.copy()
+    rows = np.flatnonzero(np.isin(purchase, move))
+    person[rows] = n_people + np.searchsorted(move, purchase[rows])
+    return person, n_people + len(move)
+
+
 def choose(rng: np.random.Generator, mask: np.ndarray, k: int) -> np.ndarray:
     """Up to `k` row numbers out of `mask`, sorted."""
     pool = np.flatnonzero(mask)
@@ -181,11 +206,12 @@ def build_commerce(cfg: Config, cat: Catalog) -> Commerce:
     scenario[new_cust] = RETRY_NEW_CUSTOMER
     # household look-alikes are new people; the person they share a card with must not be one of them
     trap_people = n_people + np.arange(len(hj))
-    trap_family = person[hi_]
     person[hj] = trap_people
+    person, n_total = _separate_purchases(person, product, purchase, n_people + len(hj), len(cat.weight))
+    trap_family = person[hi_]
     scenario[hi_] = np.where(scenario[hi_] == REGULAR, HOUSEHOLD, scenario[hi_])
-    used = np.unique(person[person < n_people])
-    used = used[~np.isin(used, trap_family)]
+    used = np.unique(person)
+    used = used[~np.isin(used, trap_family) & ~np.isin(used, trap_people)]
     n_house = min(len(used) // 2, scaled(n, 0.001, 2))
     house = rng.choice(used, size=2 * n_house, replace=False) if n_house else np.empty(0, np.int64)
     same_family = np.concatenate([house[n_house:], trap_people])
@@ -241,7 +267,7 @@ def build_commerce(cfg: Config, cat: Catalog) -> Commerce:
     scenario[switched] = SWITCHED
 
     # ---- payment attempts ----------------------------------------------------------------------------
-    people = make_people(cfg.rng("people"), n_people + len(hj), same_family, family_of)
+    people = make_people(cfg.rng("people"), n_total, same_family, family_of)
     att = _attempts(cfg, rng, created, outcome, subsequent, origin, auto_charge, switched, gateway,
                     person, total, currency, approved, approve_at, pairs, one_time, people, scenario)
 
