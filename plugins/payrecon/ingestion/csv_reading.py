@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ RAW_LINE_LIMIT = 4_000
 """Raw text kept for a quarantined row is cut to this many characters (the file itself is never lost)."""
 
 _DELIMITERS = (",", ";", "\t", "|")
+_NON_SPACE = re.compile(rb"\S")
 _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 
 
@@ -144,7 +146,7 @@ def decode(data: bytes) -> tuple[bytes, str]:
         raise UnreadableFile("undecodable", f"undecodable: binary content ({controls} control characters)")
     if b"\r" in body:
         body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    if not body.strip():
+    if _NON_SPACE.search(body) is None:
         raise UnreadableFile("empty", "empty file (only whitespace)")
     return body, encoding
 

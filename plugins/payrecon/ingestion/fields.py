@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 
 import numpy as np
@@ -64,7 +65,13 @@ def strings(series: pd.Series | None, n: int) -> pa.ChunkedArray:
     """A trimmed pyarrow string column ("" for absent)."""
     if series is None:
         return pa.chunked_array([pa.array([""] * n, pa.large_string())]) if n else pa.chunked_array([], pa.large_string())
-    arr = pa.chunked_array([pa.array(series.array if hasattr(series, "array") else series, from_pandas=True)])
+    values = series.array
+    if hasattr(values, "__arrow_array__"):
+        arr = values.__arrow_array__()
+    else:
+        arr = pa.array(np.asarray(values, dtype=object), from_pandas=True)
+    if not isinstance(arr, pa.ChunkedArray):
+        arr = pa.chunked_array([arr])
     if arr.type != pa.large_string():
         arr = arr.cast(pa.large_string())
     arr = pc.fill_null(arr, "")
@@ -129,8 +136,9 @@ def currencies(
 
 # --------------------------------------------------------------------------------------------- amounts
 
-_PLAIN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
-_PLAIN_COMMA = r"^[+-]?[0-9]+(,[0-9]+)?$"
+_SCALES = pa.array([Decimal(10**e) for e in range(5)], pa.decimal128(5, 0))
+_FAST = r"^[+-]?[0-9]{1,15}(\.[0-9]{0,6})?$"
+_FAST_COMMA = r"^[+-]?[0-9]{1,15}(,[0-9]{0,6})?$"
 
 
 def amounts(
@@ -148,18 +156,18 @@ def amounts(
 
     Accepted: `-12.34`, `+12.34`, `12`, `(12.34)` (negative), `1,234.56` / `1 234.56` (thousands
     separators), `1.234,56` and, in a decimal-comma file, `12,34`. Blank is a problem when required.
+    The common shape goes through pyarrow's exact decimal cast; only unusual values see Python.
     """
     n = len(raw)
-    s = raw
-    is_blank = blank(s)
-    plain = pc.match_substring_regex(s, _PLAIN_COMMA if decimal_comma else _PLAIN).to_numpy(zero_copy_only=False)
+    is_blank = blank(raw)
+    fast = _FAST_COMMA if decimal_comma else _FAST
+    plain = pc.match_substring_regex(raw, fast).to_numpy(zero_copy_only=False)
+    s = pc.if_else(pa.array(plain), pc.replace_substring(raw, ",", "."), raw) if decimal_comma else raw
     odd = ~plain & ~is_blank
     if odd.any():
         s = _normalise_odd(s, odd, decimal_comma)
-    if decimal_comma and plain.any():
-        s = pc.replace_substring(s, ",", ".")
-    parts = pc.extract_regex(s, r"^(?P<sign>[+-]?)(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]*))?$")
-    valid = parts.is_valid().to_numpy(zero_copy_only=False) & ~is_blank
+    if odd.any() or decimal_comma:
+        plain = pc.match_substring_regex(s, _FAST).to_numpy(zero_copy_only=False)
     raw_list = None
 
     def raw_at(i: int) -> str:
@@ -170,49 +178,54 @@ def amounts(
 
     if required:
         errors.add_same(is_blank, field, f"field {field!r}: missing amount")
-    errors.add(~valid & ~is_blank, field, lambda i: f"field {field!r}: {show(raw_at(i))} is not a decimal amount")
+    rest = ~plain & ~is_blank
+    too_long = np.zeros(n, dtype=bool)
+    if rest.any():
+        # well-formed but beyond the fast shape: too many integer digits (absurd) or decimals (too precise)
+        shaped = pc.match_substring_regex(s, r"^[+-]?[0-9]+(\.[0-9]+)?$").to_numpy(zero_copy_only=False) & rest
+        too_long = shaped & (pc.match_substring_regex(s, r"^[+-]?0*[0-9]{16,}").to_numpy(zero_copy_only=False))
+        errors.add(
+            too_long,
+            field,
+            lambda i: f"field {field!r}: absurd amount {show(raw_at(i))} (beyond the bound of {max_abs_major:,})",
+        )
+        errors.add(
+            shaped & ~too_long,
+            field,
+            lambda i: f"field {field!r}: {show(raw_at(i))} has more decimals than{_cur(currency_field, i)} allows"
+            f" ({max(int(exps[i]), 0)})",
+        )
+        errors.add(rest & ~shaped, field, lambda i: f"field {field!r}: {show(raw_at(i))} is not a decimal amount")
     values = np.zeros(n, dtype=np.int64)
-    if not valid.any():
-        return values, valid
-    filled = pc.fill_null(parts, pa.scalar({"sign": "", "int": "0", "frac": ""}, parts.type))
-    sign = pc.equal(pc.struct_field(filled, "sign"), "-").to_numpy(zero_copy_only=False)
-    ints = pc.struct_field(filled, "int")
-    ints = pc.utf8_ltrim(ints, "0")
-    int_len = pc.utf8_length(ints).to_numpy(zero_copy_only=False)
-    too_long = valid & (int_len > _MAX_INT_DIGITS)
-    ints = pc.if_else(pc.equal(pc.utf8_length(ints), 0), "0", ints)
-    ints = pc.if_else(pa.array(too_long), "0", ints)
-    int_vals = pc.cast(ints, pa.int64()).to_numpy(zero_copy_only=False)
-    frac = pc.utf8_rtrim(pc.struct_field(filled, "frac"), "0")
-    frac_len = pc.utf8_length(frac).to_numpy(zero_copy_only=False)
+    if not plain.any():
+        return values, plain
     exps_ok = np.where(exps < 0, 2, exps)
-    too_precise = valid & (frac_len > exps_ok) & (exps >= 0)
-    # value = int * 10^exp + frac padded to exp digits
-    frac_padded = pc.utf8_rpad(frac, width=4, padding="0")
-    frac4 = pc.cast(pc.utf8_slice_codeunits(frac_padded, 0, 4), pa.int64()).to_numpy(zero_copy_only=False)
-    scale = 10 ** exps_ok
-    frac_part = frac4 // (10 ** (4 - np.minimum(exps_ok, 4)))
-    with np.errstate(over="ignore"):
-        values = int_vals * scale + frac_part
-    values = np.where(sign, -values, values)
-    bound = np.int64(max_abs_major) * scale
-    absurd = valid & (too_long | (np.abs(values) > bound))
-
-    def cur(i: int) -> str:
-        return f" {currency_field.codes[i].as_py()}" if currency_field is not None else ""
-
+    dec = pc.cast(pc.if_else(pa.array(plain), s, "0"), pa.decimal128(21, 6))
+    scale = _SCALES.take(pa.array(np.minimum(exps_ok, 4)))
+    minor_dec = pc.multiply(dec, scale)
+    values = pc.cast(minor_dec, pa.int64(), safe=False).to_numpy(zero_copy_only=False)
+    exact = pc.equal(pc.cast(pa.array(values), minor_dec.type), minor_dec).to_numpy(zero_copy_only=False)
+    too_precise = plain & ~exact & (exps >= 0)
     errors.add(
-        too_precise & ~too_long,
+        too_precise,
         field,
-        lambda i: f"field {field!r}: {show(raw_at(i))} has more decimals than{cur(i)} allows ({exps_ok[i]})",
+        lambda i: f"field {field!r}: {show(raw_at(i))} has more decimals than{_cur(currency_field, i)} allows"
+        f" ({exps_ok[i]})",
     )
+    bound = np.int64(max_abs_major) * (10 ** exps_ok.astype(np.int64))
+    absurd = plain & (np.abs(values) > bound)
     errors.add(
         absurd,
         field,
         lambda i: f"field {field!r}: absurd amount {show(raw_at(i))} (beyond the bound of {max_abs_major:,})",
     )
-    values = np.where(valid & ~too_precise & ~absurd, values, 0)
-    return values, valid & ~is_blank
+    ok = plain & ~too_precise & ~absurd
+    values = np.where(ok, values, 0)
+    return values, plain
+
+
+def _cur(currency_field: Currencies | None, i: int) -> str:
+    return f" {currency_field.codes[i].as_py()}" if currency_field is not None else ""
 
 
 def _normalise_odd(s: pa.ChunkedArray, odd: np.ndarray, decimal_comma: bool) -> pa.ChunkedArray:
@@ -276,13 +289,17 @@ def timestamps(
     Slash dates like `11/01/2026` are ambiguous and only read when a format lists them.
     """
     is_blank = blank(raw)
-    text = pd.Series(raw.to_pandas(), dtype="str")
-    text = text.str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True)
-    has_zone = text.str.contains(_ZONE, regex=True).to_numpy(dtype=bool, na_value=False)
+    worded = pc.match_substring_regex(raw, r"\s*(?:UTC|GMT)$")
+    if pc.any(worded).as_py():
+        raw_z = pc.replace_substring_regex(raw, r"\s*(?:UTC|GMT)$", "Z")
+    else:
+        raw_z = raw
+    has_zone = pc.match_substring_regex(raw_z, _ZONE).to_numpy(zero_copy_only=False)
+    text = pd.Series(raw_z.to_pandas(), dtype="str")
     out = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     out = out.astype("datetime64[us, UTC]")
     parsed = out.notna().to_numpy().copy()
-    date_only = parsed & (text.str.len().to_numpy(dtype=np.int64, na_value=0) <= 10)
+    date_only = parsed & (pc.utf8_length(raw_z).to_numpy(zero_copy_only=False) <= 10)
     naive = parsed & ~has_zone
     todo = ~parsed & ~is_blank
     if todo.any():
@@ -320,6 +337,8 @@ def timestamps(
                 if localized is not None:
                     out[rows] = localized
                     naive[rows] = False
+        elif naive_tz in ("UTC", "Etc/UTC"):
+            naive[:] = False  # parsed as UTC wall-clock already
         elif naive_tz is not None:
             localized = _localize(out[naive], naive_tz)
             if localized is not None:

@@ -100,7 +100,7 @@ def split(table: CsvTable, columns: dict[str, object], errors: RowErrors) -> Par
         if value is None:
             frame[name] = pd.Series([None] * len(frame), dtype=empty_lines()[name].dtype)
         else:
-            frame[name] = value.to_numpy() if isinstance(value, pd.Series) and value.dtype.kind == "M" else value
+            frame[name] = value.array if isinstance(value, pd.Series) else value
     good = frame.loc[ok].reset_index(drop=True)
     bad = list(table.bad)
     for i in np.flatnonzero(~ok):
