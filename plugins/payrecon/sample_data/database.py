@@ -19,14 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from payrecon.sample_data.catalog import CURRENCIES, EXPONENTS, GATEWAYS, KINDS, Catalog
-from payrecon.sample_data.config import Table, money, timestamps
+from payrecon.sample_data.config import Table, ids, money, python_text, text_array, timestamps
 from payrecon.sample_data.orders import (
     ORIGINS,
     SUBSCRIPTION_ORIGINS,
     Commerce,
-    attempt_ids,
-    customer_ids,
-    order_ids,
     subscription_ids,
 )
 
@@ -104,16 +101,16 @@ CHUNK = 250_000
 
 
 def _ts(secs) -> np.ndarray:
-    return timestamps(np.asarray(secs), sep=" ", suffix="+00:00")
+    return timestamps(np.asarray(secs), sep=" ", suffix="+00:00", as_bytes=True)
 
 
 def _money(minor, currency) -> np.ndarray:
-    return money(np.asarray(minor), EXPONENTS[np.asarray(currency)])
+    return money(np.asarray(minor), EXPONENTS[np.asarray(currency)], as_bytes=True)
 
 
 def _customers(c: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
     return {
-        "customer_id": customer_ids(c["customer_no"][r]), "first_name": c["first_name"][r],
+        "customer_id": ids("CUS-", c["customer_no"][r], 7, True), "first_name": c["first_name"][r],
         "last_name": c["last_name"][r], "email": c["email"][r], "phone": c["phone"][r],
         "created_at": _ts(c["created_s"][r]), "updated_at": _ts(c["updated_s"][r]),
     }
@@ -131,7 +128,7 @@ def _products(p: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
 def _subscriptions(s: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
     rows = np.arange(s.rows)[r]
     return {
-        "subscription_id": subscription_ids(rows + 1), "customer_id": customer_ids(s["customer_no"][r]),
+        "subscription_id": ids("SUB-", rows + 1, 8, True), "customer_id": ids("CUS-", s["customer_no"][r], 7, True),
         "product_id": cat.product_id[s["product"][r]], "kind": KINDS[s["kind"][r]],
         "origin": SUBSCRIPTION_ORIGINS[s["origin"][r]], "status": s["status"][r],
         "created_at": _ts(s["created_s"][r]), "updated_at": _ts(s["updated_s"][r]),
@@ -141,7 +138,7 @@ def _subscriptions(s: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
 def _orders(o: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
     rows = np.arange(o.rows)[r]
     return {
-        "order_id": order_ids(rows), "customer_id": customer_ids(o["customer_no"][r]),
+        "order_id": ids("ORD-", rows + 1, 8, True), "customer_id": ids("CUS-", o["customer_no"][r], 7, True),
         "product_id": cat.product_id[o["product"][r]], "subscription_id": subscription_ids(o["sub_no"][r]),
         "installment_no": o["installment_no"][r], "origin": ORIGINS[o["origin"][r]],
         "auto_charge": o["auto_charge"][r], "auto_charge_set_by": o["auto_charge_set_by"][r],
@@ -154,7 +151,7 @@ def _orders(o: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
 def _attempts(a: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
     rows = np.arange(a.rows)[r]
     return {
-        "attempt_id": attempt_ids(rows), "order_id": order_ids(a["order"][r]), "attempt_no": a["attempt_no"][r],
+        "attempt_id": ids("ATT-", rows + 1, 8, True), "order_id": ids("ORD-", a["order"][r] + 1, 8, True), "attempt_no": a["attempt_no"][r],
         "attempted_at": _ts(a["attempted_s"][r]), "status": a["status"][r], "decline_code": a["decline_code"][r],
         "error_code": a["error_code"][r], "gateway": GATEWAYS[a["gateway"][r]],
         "gateway_charge_id": a["gateway_charge_id"][r], "amount": _money(a["amount_minor"][r], a["currency"][r]),
@@ -191,32 +188,45 @@ def write_commerce(url: str, com: Commerce, cat: Catalog, fresh_file: bool = Fal
     `fresh_file`: the URL is a SQLite/DuckDB file this generator owns; delete it rather than drop tables.
     """
     parsed = make_url(url)
-    if fresh_file and parsed.get_backend_name() in ("sqlite", "duckdb") and parsed.database:
-        for suffix in ("", "-journal", "-wal", ".wal"):
-            Path(parsed.database + suffix).unlink(missing_ok=True)
+    if parsed.get_backend_name() in ("sqlite", "duckdb") and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if fresh_file:
+            for suffix in ("", "-journal", "-wal", ".wal"):
+                Path(parsed.database + suffix).unlink(missing_ok=True)
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     counts = {}
     try:
         metadata.drop_all(engine)
         metadata.create_all(engine)
-        with engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("pragma synchronous = off")
-            for table, cols in _chunks(com, cat, conn.dialect.name):
-                counts[table.name] = counts.get(table.name, 0) + len(cols[table.columns[0].name])
-                _insert(conn, table, cols)
+        for table in TABLES:  # one transaction per table: DuckDB checkpoints and frees memory in between
+            with engine.begin() as conn:
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("pragma synchronous = off")
+                if conn.dialect.name == "duckdb":
+                    conn.exec_driver_sql("set enable_progress_bar = false")
+                counts[table.name] = 0
+                for payload, rows in _payloads(com, cat, conn.dialect.name, table):
+                    counts[table.name] += rows
+                    _insert(conn, table, payload)
     finally:
         engine.dispose()
     return counts
 
 
-def _chunks(com: Commerce, cat: Catalog, backend: str) -> Iterator[tuple[sa.Table, dict]]:
-    """Every table in chunks: Arrow-ready columns for DuckDB/PostgreSQL, Python values for DB-API drivers.
+def _payloads(com: Commerce, cat: Catalog, backend: str, table: sa.Table) -> Iterator[tuple[object, int]]:
+    """What each driver loads fastest: one Arrow table for DuckDB (one insert-select, one index build),
+    Arrow chunks for PostgreSQL's COPY, lists of Python values for DB-API `executemany`.
 
-    (A prefetch thread was tried: SQLite's per-row GIL release makes it twice slower, not faster.)"""
-    for table in TABLES:
-        for cols in contract_chunks(com, cat, table.name):
-            yield table, (cols if backend in ("duckdb", "postgresql") else _python_values(table, cols))
+    (A prefetch thread was tried for SQLite: its per-row GIL release makes it twice slower, not faster.)"""
+    if backend == "duckdb":
+        batches = [_arrow(table, cols) for cols in contract_chunks(com, cat, table.name)]
+        if batches:
+            whole = pa.concat_tables(batches)
+            yield whole, whole.num_rows
+        return
+    for cols in contract_chunks(com, cat, table.name):
+        rows = len(cols[table.columns[0].name])
+        yield (_arrow(table, cols) if backend == "postgresql" else _python_values(table, cols)), rows
 
 
 def _python_values(table: sa.Table, cols: dict[str, np.ndarray]) -> dict[str, list]:
@@ -225,7 +235,7 @@ def _python_values(table: sa.Table, cols: dict[str, np.ndarray]) -> dict[str, li
         values = cols[column.name]
         if isinstance(column.type, sa.Boolean):
             values = np.asarray(values, dtype=np.int64)
-        out[column.name] = values.tolist()
+        out[column.name] = python_text(values)
     return out
 
 
@@ -238,22 +248,19 @@ def _arrow(table: sa.Table, cols: dict[str, np.ndarray]) -> pa.Table:
         elif isinstance(column.type, sa.Integer):
             arrays.append(pa.array(list(values) if values.dtype == object else values, type=pa.int64()))
         else:
-            arrays.append(pa.array(values, type=pa.string()))
+            arrays.append(text_array(values))
     return pa.Table.from_arrays(arrays, names=[c.name for c in table.columns])
 
 
-def _insert(conn: sa.Connection, table: sa.Table, cols: dict[str, np.ndarray]) -> None:
+def _insert(conn: sa.Connection, table: sa.Table, payload) -> None:
     names = [c.name for c in table.columns]
-    n = len(cols[names[0]])
-    if n == 0:
-        return
     backend = conn.dialect.name
     raw = conn.connection.driver_connection
     col_list = ", ".join(names)
     if backend == "duckdb":
         casts = ", ".join(f"cast({c.name} as {_duck_type(c)}) as {c.name}" for c in table.columns)
         view = f"_sample_{table.name}"
-        raw.register(view, _arrow(table, cols))
+        raw.register(view, payload)
         try:
             raw.execute(f"insert into {table.name} ({col_list}) select {casts} from {view}")
         finally:
@@ -261,7 +268,7 @@ def _insert(conn: sa.Connection, table: sa.Table, cols: dict[str, np.ndarray]) -
         return
     if backend == "postgresql":
         buf = pa.BufferOutputStream()
-        pa_csv.write_csv(_arrow(table, cols), buf, pa_csv.WriteOptions(quoting_style="needed"))
+        pa_csv.write_csv(payload, buf, pa_csv.WriteOptions(quoting_style="needed"))
         data = buf.getvalue().to_pybytes()
         sql = f"copy {table.name} ({col_list}) from stdin with (format csv, header true)"
         cursor = raw.cursor()
@@ -275,10 +282,10 @@ def _insert(conn: sa.Connection, table: sa.Table, cols: dict[str, np.ndarray]) -
             cursor.close()
         return
     marks = ", ".join("?" if backend == "sqlite" else "%s" for _ in names)
-    lists = [cols[name] for name in names]
     cursor = raw.cursor()
     try:
-        cursor.executemany(f"insert into {table.name} ({col_list}) values ({marks})", zip(*lists, strict=True))
+        cursor.executemany(f"insert into {table.name} ({col_list}) values ({marks})",
+                           zip(*(payload[name] for name in names), strict=True))
     finally:
         cursor.close()
 

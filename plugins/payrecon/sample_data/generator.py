@@ -36,6 +36,7 @@ class ScenarioSummary:
     scenarios: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -49,7 +50,8 @@ class ScenarioSummary:
         out += [f"  {k:<26} {v:>10}" for k, v in self.order_states.items()]
         out.append("expected settlement line states:")
         out += [f"  {k:<26} {v:>10}" for k, v in self.line_states.items()]
-        out.append(f"{len(self.files)} settlement files, generated in {self.seconds:.1f} s")
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in self.stage_seconds.items())
+        out.append(f"{len(self.files)} settlement files, generated in {self.seconds:.1f} s ({stages})")
         return "\n".join(out)
 
 
@@ -82,8 +84,19 @@ def generate(
     url = commerce_url or f"sqlite:///{out / 'commerce.sqlite'}"
 
     cat = load_catalog()
+    stages: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        stages[name] = round(now - mark, 3)
+        mark = now
+
     com = build_commerce(cfg, cat)
+    lap("orders")
     lines, refunds = build_settlements(cfg, cat, com)
+    lap("settlements")
 
     orders = com.orders
     scenario = orders["scenario"]
@@ -104,9 +117,12 @@ def generate(
     orders["scenario_name"] = SCENARIOS[scenario]
     lines["true_order_id"] = _true_order_ids(com, lines)
 
+    lap("truth")
     clear_previous(out)
     files = write_settlement_files(cfg, out, lines)
+    lap("settlement_files")
     table_counts = write_commerce(url, com, cat, fresh_file=commerce_url is None)
+    lap("commerce_db")
     table_counts["settlement_lines"] = len(lines)
     summary = ScenarioSummary(
         out_dir=str(out),
@@ -124,7 +140,7 @@ def generate(
         scenarios={k: int(v) for k, v in pd.Series(SCENARIOS[scenario]).value_counts().sort_index().items()},
         files=[str(p.relative_to(out)) for p in files],
     )
-    truth_meta = {k: v for k, v in summary.as_dict().items() if k not in ("out_dir", "commerce_url", "seconds")}
+    truth_meta = {k: v for k, v in summary.as_dict().items() if k not in ("out_dir", "commerce_url", "seconds", "stage_seconds")}
     truth_meta["counts"] = {
         "tables": summary.table_counts, "order_states": summary.order_states, "line_states": summary.line_states,
         "scenarios": summary.scenarios,
@@ -132,6 +148,8 @@ def generate(
     for k in ("table_counts", "order_states", "line_states", "scenarios"):
         truth_meta.pop(k)
     write_truth(cfg, out, orders, lines, truth_meta)
+    lap("truth_files")
+    summary.stage_seconds = stages
     summary.seconds = round(time.perf_counter() - began, 3)
     return summary
 

@@ -11,8 +11,18 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from payrecon.sample_data.catalog import CURRENCIES, EXPONENTS, GATEWAY_FORMATS, GATEWAYS
-from payrecon.sample_data.config import DAY, Config, Table, dates, money, seq_ids, timestamps, tokens
-from payrecon.sample_data.orders import order_ids
+from payrecon.sample_data.config import (
+    DAY,
+    Config,
+    Table,
+    dates,
+    ids,
+    money,
+    seq_ids,
+    text_array,
+    timestamps,
+    tokens,
+)
 
 GENERIC_COLUMNS = [
     "transaction_id", "type", "charge_id", "order_id", "occurred_at", "currency", "gross", "fee", "net",
@@ -114,17 +124,16 @@ def clear_previous(out: Path) -> None:
 
 def write_csv(path: Path, columns: dict[str, np.ndarray], rows: slice | None = None) -> None:
     """UTF-8 CSV with a header, unquoted (no value holds a comma or quote), empty for null."""
-    arrays = [pa.array(v if rows is None else v[rows], type=_arrow_type(v), from_pandas=True)
-              for v in columns.values()]
+    arrays = []
+    for values in columns.values():
+        values = np.asarray(values if rows is None else values[rows])
+        kind = values.dtype.kind
+        arrays.append(pa.array(values, type=pa.bool_() if kind == "b" else pa.int64()) if kind in "biu"
+                      else text_array(values))
     table = pa.Table.from_arrays(arrays, names=list(columns))
     with open(path, "wb") as fh:
         fh.write((",".join(columns) + "\n").encode())
         pa_csv.write_csv(table, fh, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
-
-
-def _arrow_type(values: np.ndarray) -> pa.DataType:
-    kind = np.asarray(values).dtype.kind
-    return {"b": pa.bool_(), "i": pa.int64(), "u": pa.int64()}.get(kind, pa.string())
 
 
 def write_settlement_files(cfg: Config, out: Path, lines: pd.DataFrame) -> list[Path]:
@@ -153,10 +162,10 @@ def write_truth(cfg: Config, out: Path, orders: Table, lines: pd.DataFrame, scen
     folder = out / "truth"
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(folder / "orders.csv", {
-        "order_id": order_ids(np.arange(orders.rows)),
+        "order_id": seq_ids("ORD-", 1, orders.rows, 8, as_bytes=True),
         "expected_state": orders["expected_state"],
-        "person_id": seq_ids("PER-", 1, int(orders["person"].max()) + 1, 7)[orders["person"]],
-        "purchase_id": seq_ids("PUR-", 1, orders.rows, 8)[orders["purchase"]],
+        "person_id": ids("PER-", orders["person"] + 1, 7, as_bytes=True),
+        "purchase_id": ids("PUR-", orders["purchase"] + 1, 8, as_bytes=True),
         "is_sale": orders["is_sale"],
         "scenario": orders["scenario_name"],
     })
