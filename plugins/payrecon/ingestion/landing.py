@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, text
 
 from payrecon.ingestion import quarantine as Q
@@ -174,6 +176,8 @@ def land_bytes(
         rep.status, rep.detail = STATUS_REJECTED, exc.message
         lines, bad = None, [BadRecord(0, f"unreadable file ({exc.problem}): {exc.message}", _head(data))]
         rep.lines_read = _count_lines(data)
+    except LandingInvariantError:
+        raise  # a line would be lost: never turned into a rejection
     except Exception as exc:  # a parser bug must not take the other files down; it is reported loudly
         log.exception("parser %s crashed on %s/%s", fmt, gateway, file_name)
         rep.status = STATUS_REJECTED
@@ -285,10 +289,13 @@ def _validated(
 
 def _with_ids(lines: pd.DataFrame, file_id: str, gateway: str, window_start: datetime) -> pd.DataFrame:
     out = lines.copy()
-    out.insert(0, "line_id", file_id + ":" + out["line_no"].astype("int64").astype("str"))
+    numbers = pc.cast(pa.array(out["line_no"].to_numpy(dtype=np.int64)), pa.string())
+    line_id = pc.binary_join_element_wise(pa.scalar(file_id), numbers, ":")
+    out.insert(0, "line_id", pd.Series(line_id.to_pandas(), dtype="str", index=out.index))
     out.insert(1, "file_id", file_id)
     out.insert(2, "gateway", gateway)
-    out.insert(3, "window_start", pd.Series([window_start] * len(out), dtype="datetime64[us, UTC]"))
+    wall = np.full(len(out), np.datetime64(window_start.astimezone(UTC).replace(tzinfo=None), "us"))
+    out.insert(3, "window_start", pd.Series(wall, index=out.index).dt.tz_localize("UTC"))
     return out[LINE_COLUMNS]
 
 

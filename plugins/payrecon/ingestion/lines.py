@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from payrecon.ingestion.csv_reading import BadRecord, CsvTable
+from payrecon.ingestion.errors import LandingInvariantError
 from payrecon.ingestion.fields import DEFAULT_MAX_ABS_AMOUNT, RowErrors
 
 LINE_TYPES = ("charge", "refund", "chargeback", "fee", "payout", "adjustment")
@@ -63,7 +64,7 @@ class ParsedFile:
 
     def __post_init__(self) -> None:
         if self.lines_read != len(self.lines) + len(self.bad):
-            raise AssertionError(
+            raise LandingInvariantError(
                 f"parser lost lines: read {self.lines_read}, good {len(self.lines)}, bad {len(self.bad)}"
             )
 
