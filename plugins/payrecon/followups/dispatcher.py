@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from payrecon.followups import outbox
 from payrecon.followups.channels.base import Channel, PermanentSendError, TransientSendError
@@ -88,24 +88,30 @@ class Dispatcher:
         self.clock = clock
         self.templates_dir = templates_dir
         self.delivery = config.delivery
+        self.conn: Connection | None = None
 
     def run(self, now: datetime | None = None, max_batches: int | None = None) -> DispatchResult:
         now = now or self.clock()
         result = DispatchResult(self.worker_id)
-        result.cancelled = outbox.cancel_paid(self.engine, now)
-        result.reclaimed = outbox.reclaim_expired(self.engine, self.clock(), now, self.delivery.max_attempts)
+        self.conn = self.engine.connect()
+        result.cancelled = outbox.cancel_paid(self.conn, now)
+        result.reclaimed = outbox.reclaim_expired(self.conn, self.clock(), now, self.delivery.max_attempts)
         down: set[str] = set()
         batches = 0
         try:
             while max_batches is None or batches < max_batches:
                 lease_until = self.clock() + timedelta(seconds=self.delivery.lease_seconds)
-                claimed = outbox.claim(self.engine, self.worker_id, now, lease_until, self.delivery.batch_size)
+                claimed = outbox.claim(self.conn, self.worker_id, now, lease_until, self.delivery.batch_size)
                 if not claimed:
                     break
                 batches += 1
                 result.claimed += len(claimed)
+                released = result.released
                 self._send_batch(claimed, now, lease_until, down, result)
+                if result.released > released:
+                    break  # the lease ran short: stop here, the next run takes the rest
         finally:
+            self.conn.close()
             for channel in self.channels.values():
                 channel.close()
         log.info("dispatch %s", result.as_dict())
@@ -116,12 +122,13 @@ class Dispatcher:
         result: DispatchResult,
     ) -> None:
         attempts = {c.outbox_id: c.attempts for c in claimed}
-        rows = outbox.claimed_context(self.engine, self.worker_id)
+        rows = outbox.claimed_context(self.conn, self.worker_id)
+        margin = min(LEASE_MARGIN, timedelta(seconds=self.delivery.lease_seconds) / 2)
         for index, row in enumerate(rows):
-            if self.clock() > lease_until - LEASE_MARGIN:
+            if self.clock() > lease_until - margin:
                 # the claim is about to lapse: give the rest back rather than risk a second sender
                 for rest in rows[index:]:
-                    result.released += outbox.release(self.engine, rest["outbox_id"], self.worker_id)
+                    result.released += outbox.release(self.conn, rest["outbox_id"], self.worker_id)
                 return
             self._send_one(row, attempts.get(row["outbox_id"], int(row["attempts"])), now, down, result)
 
@@ -150,7 +157,7 @@ class Dispatcher:
                 down.add(channel_name)
             self._failed(outbox_id, attempts, now, str(exc), False, result)
             return
-        if outbox.mark_sent(self.engine, outbox_id, self.worker_id, now, provider_ref):
+        if outbox.mark_sent(self.conn, outbox_id, self.worker_id, now, provider_ref):
             result.sent[row["event_kind"]] += 1
         else:
             result.lost_claims += 1
@@ -163,7 +170,7 @@ class Dispatcher:
         dead = permanent or (tried and attempts >= self.delivery.max_attempts)
         next_at = now + outbox.backoff(max(attempts, 1), self.delivery.backoff_seconds,
                                        self.delivery.backoff_max_seconds)
-        if outbox.mark_failed(self.engine, outbox_id, self.worker_id, now, next_at, dead, error, tried):
+        if outbox.mark_failed(self.conn, outbox_id, self.worker_id, now, next_at, dead, error, tried):
             if dead:
                 result.dead += 1
                 log.warning("outbox %s dead after %d attempt(s): %s", outbox_id, attempts, error)

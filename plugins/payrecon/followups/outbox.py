@@ -1,4 +1,6 @@
-"""The outbox's state changes, each its own short transaction (the SQL is in `marts/outbox_*.sql`).
+"""The outbox's state changes, each its own short transaction on the caller's connection
+(the SQL is in `marts/outbox_*.sql`). One connection serves a whole dispatcher run: on the embedded
+DuckDB, opening the file per transaction would cost more than the send.
 
 pending --claim--> sending --sent--> sent
                            --transient failure--> pending (next_attempt_at = now + backoff) | dead
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
 from payrecon.warehouse import sql
 
@@ -36,20 +38,20 @@ def _rows(conn: Connection, name: str, **params: Any) -> list[Any]:
     return list(conn.execute(text(stmt), params).mappings())
 
 
-def claim(engine: Engine, worker_id: str, now: datetime, lease_until: datetime, batch_size: int) -> list[Claimed]:
-    name = "marts/outbox_claim_postgresql" if engine.dialect.name == "postgresql" else "marts/outbox_claim_duckdb"
-    with engine.begin() as conn:
+def claim(conn: Connection, worker_id: str, now: datetime, lease_until: datetime, batch_size: int) -> list[Claimed]:
+    name = "marts/outbox_claim_postgresql" if conn.dialect.name == "postgresql" else "marts/outbox_claim_duckdb"
+    with conn.begin():
         rows = _rows(conn, name, worker_id=worker_id, now=now, lease_until=lease_until, batch_size=batch_size)
     return sorted((Claimed(r["outbox_id"], int(r["attempts"])) for r in rows), key=lambda c: c.outbox_id)
 
 
-def claimed_context(engine: Engine, worker_id: str) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
+def claimed_context(conn: Connection, worker_id: str) -> list[dict[str, Any]]:
+    with conn.begin():
         return [dict(r) for r in _rows(conn, "marts/outbox_context", worker_id=worker_id)]
 
 
-def mark_sent(engine: Engine, outbox_id: str, worker_id: str, now: datetime, provider_ref: str | None) -> bool:
-    with engine.begin() as conn:
+def mark_sent(conn: Connection, outbox_id: str, worker_id: str, now: datetime, provider_ref: str | None) -> bool:
+    with conn.begin():
         touched = sql.run(
             conn, "marts/outbox_mark_sent", outbox_id=outbox_id, worker_id=worker_id, now=now,
             provider_ref=provider_ref,
@@ -58,10 +60,10 @@ def mark_sent(engine: Engine, outbox_id: str, worker_id: str, now: datetime, pro
 
 
 def mark_failed(
-    engine: Engine, outbox_id: str, worker_id: str, now: datetime, next_attempt_at: datetime, dead: bool,
+    conn: Connection, outbox_id: str, worker_id: str, now: datetime, next_attempt_at: datetime, dead: bool,
     error: str, tried: bool = True,
 ) -> bool:
-    with engine.begin() as conn:
+    with conn.begin():
         touched = sql.run(
             conn, "marts/outbox_mark_failed", outbox_id=outbox_id, worker_id=worker_id, now=now,
             next_attempt_at=next_attempt_at, dead=dead, uncount=0 if tried else 1, error=error[:1000],
@@ -69,18 +71,18 @@ def mark_failed(
     return touched == 1
 
 
-def release(engine: Engine, outbox_id: str, worker_id: str) -> bool:
-    with engine.begin() as conn:
+def release(conn: Connection, outbox_id: str, worker_id: str) -> bool:
+    with conn.begin():
         return sql.run(conn, "marts/outbox_release", outbox_id=outbox_id, worker_id=worker_id) == 1
 
 
-def reclaim_expired(engine: Engine, lease_now: datetime, now: datetime, max_attempts: int) -> int:
-    with engine.begin() as conn:
+def reclaim_expired(conn: Connection, lease_now: datetime, now: datetime, max_attempts: int) -> int:
+    with conn.begin():
         return sql.run(conn, "marts/outbox_reclaim", lease_now=lease_now, now=now, max_attempts=max_attempts)
 
 
-def cancel_paid(engine: Engine, now: datetime) -> int:
-    with engine.begin() as conn:
+def cancel_paid(conn: Connection, now: datetime) -> int:
+    with conn.begin():
         return sql.run(conn, "marts/outbox_cancel_paid", now=now)
 
 
