@@ -104,7 +104,7 @@ def generate(
     orders["status"][rows] = "refunded"
     orders["updated_s"][rows] = np.maximum(orders["updated_s"][rows], refunds["refunded_s"].to_numpy())
     scenario[rows] = REFUNDED
-    scenario[_orders_of_charges(com, lines.loc[lines["type"] == "chargeback", "charge_id"].to_numpy())] = CHARGEBACK
+    scenario[_orders_of_charges(com, lines.loc[lines["type"] == "chargeback", "charge_row"].to_numpy())] = CHARGEBACK
 
     lines["expected_state"] = line_states(com, lines)
     orders["expected_state"] = order_states(cfg, com, lines, lines["expected_state"].to_numpy())
@@ -154,14 +154,12 @@ def generate(
     return summary
 
 
-def _orders_of_charges(com, charge_ids: np.ndarray) -> np.ndarray:
-    att = com.attempts
-    sel = pd.Series(att["gateway_charge_id"], dtype=object).isin(set(charge_ids)).to_numpy()
-    return np.unique(att["order"][sel])
+def _orders_of_charges(com, charge_rows: np.ndarray) -> np.ndarray:
+    return np.unique(com.attempts["order"][np.asarray(charge_rows, dtype=np.int64)])
 
 
 def _true_order_ids(com, lines: pd.DataFrame) -> np.ndarray:
-    att = com.attempts
-    ok = att["status"] == "succeeded"
-    lookup = pd.Series(order_ids(att["order"][ok]).astype(object), index=att["gateway_charge_id"][ok])
-    return lines["charge_id"].map(lookup).to_numpy()
+    rows = lines["charge_row"].to_numpy()
+    out = order_ids(com.attempts["order"][np.maximum(rows, 0)]).astype(object)
+    out[rows < 0] = None
+    return out

@@ -347,7 +347,7 @@ def build_commerce(cfg: Config, cat: Catalog) -> Commerce:
         origin=np.where(origin[rec_rows] == MANUAL, 1, 0),  # SUBSCRIPTION_ORIGINS
         status=s_status,
         created_s=s_created,
-        updated_s=np.where(hard_fail, updated[rec_rows] + HOUR, updated[rec_rows]),
+        updated_s=np.where(hard_fail, np.minimum(updated[rec_rows] + HOUR, as_of - 1), updated[rec_rows]),
     )
 
     orders = Table(

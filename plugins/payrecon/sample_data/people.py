@@ -49,6 +49,11 @@ LAST_NAMES = np.array(
 )
 DOMAINS = np.array(["example.com", "example.net", "example.org", "mail.example", "inbox.example"])
 BRANDS = np.array(["visa", "mastercard", "amex", "discover"], dtype=object)
+_LOWER_FIRST = np.strings.lower(FIRST_NAMES).astype("S")
+_LOWER_LAST = np.strings.lower(LAST_NAMES).astype("S")
+_DOTTED = np.strings.add(np.strings.add(np.repeat(_LOWER_FIRST, len(LAST_NAMES)), b"."),
+                         np.tile(_LOWER_LAST, len(FIRST_NAMES)))
+_AT_DOMAINS = np.strings.add(b"@", DOMAINS.astype("S"))
 BRAND_SHARE = np.array([0.55, 0.3, 0.1, 0.05])
 
 
@@ -81,34 +86,34 @@ def make_people(
     # a household member never has the first name of the person whose card they share
     clash = first_idx[same_family] == first_idx[family_of]
     first_idx[same_family[clash]] = (first_idx[same_family[clash]] + 1) % len(FIRST_NAMES)
-    first = FIRST_NAMES[first_idx]
-    last = LAST_NAMES[last_idx]
-
+    # strings are built as ASCII bytes (`S` arrays, 4x less memory traffic than unicode) from small tables
+    lf, ll = _LOWER_FIRST[first_idx], _LOWER_LAST[last_idx]
     style = rng.integers(0, 3, n)
-    number = rng.integers(1, 1000, n).astype(str)
-    lf = np.strings.lower(first)
-    ll = np.strings.lower(last)
+    number = rng.integers(1, 1000, n).astype("S")
     local = np.where(
         style == 0,
-        np.strings.add(np.strings.add(lf, "."), ll),
+        _DOTTED[first_idx * len(LAST_NAMES) + last_idx],
         np.where(
             style == 1,
-            np.strings.add(np.strings.add(lf, np.strings.slice(ll, 0, 1)), number),
-            np.strings.add(np.strings.add(np.strings.slice(lf, 0, 1), ll), number),
+            np.strings.add(np.strings.add(lf, ll.view("S1")[:: ll.itemsize]), number),
+            np.strings.add(np.strings.add(lf.view("S1")[:: lf.itemsize], ll), number),
         ),
     )
-    email = np.strings.add(np.strings.add(local, "@"), DOMAINS[rng.integers(0, len(DOMAINS), n)])
+    domain = _AT_DOMAINS[rng.integers(0, len(DOMAINS), n)]
+    email = np.strings.add(local, domain)
     # different people never share an email address: disambiguate repeats with the row number
-    dup = pd.Series(email, dtype=object).duplicated().to_numpy()
+    dup = pd.Series(_hash_bytes(email)).duplicated().to_numpy()  # a hash collision only costs a suffix
     rows = np.flatnonzero(dup)
+    email = email.astype(f"S{email.itemsize + 8}")
     email[rows] = np.strings.add(
-        np.strings.add(np.strings.add(local[rows], "."), rows.astype(str)),
-        np.strings.add("@", DOMAINS[rng.integers(0, len(DOMAINS), len(rows))]),
+        np.strings.add(np.strings.add(local[rows], b"."), rows.astype("S")),
+        _AT_DOMAINS[rng.integers(0, len(DOMAINS), len(rows))],
     )
+    email = email.astype(f"U{email.itemsize}")
 
-    area = rng.integers(201, 990, n).astype(str)
-    tail = np.strings.zfill(rng.integers(0, 100, n).astype(str), 2)
-    phone = np.strings.add(np.strings.add(np.strings.add("+1-", area), "-555-01"), tail).astype(object)
+    area = rng.integers(201, 990, n)
+    tail = rng.integers(0, 100, n)
+    phone = _PHONE_AREA[area - 201] + _PHONE_TAIL[tail]  # object arrays: Python concatenation per row
     phone[rng.random(n) < 0.12] = None
 
     fingerprint = tokens(rng, n, 16, mixed=True)
@@ -120,6 +125,22 @@ def make_people(
     # object arrays: rows that copy a person's value share one Python string instead of a wide copy
     first, last = FIRST_NAMES.astype(object)[first_idx], LAST_NAMES.astype(object)[last_idx]
     return People(*(a.astype(object) for a in (first, last, email, phone, fingerprint, brand, last4)))
+
+
+_PHONE_AREA = np.array([f"+1-{a}-555-01" for a in range(201, 990)], dtype=object)
+_PHONE_TAIL = np.array([f"{t:02d}" for t in range(100)], dtype=object)
+
+
+def _hash_bytes(values: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each fixed-width bytes value (equal values, equal hashes), fully vectorised."""
+    width = -(-values.itemsize // 8) * 8
+    words = np.ascontiguousarray(values.astype(f"S{width}")).view(np.uint64).reshape(len(values), -1)
+    h = np.full(len(values), 0xCBF29CE484222325, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(words.shape[1]):
+            h = (h ^ words[:, k]) * np.uint64(0x100000001B3)
+            h ^= h >> np.uint64(29)
+    return h
 
 
 _PLUS_TAGS = ["shop", "orders", "buy", "2", "news", "pay"]

@@ -51,7 +51,8 @@ def build_settlements(cfg: Config, cat: Catalog, com: Commerce) -> tuple[pd.Data
     rng = cfg.rng("settlements")
     last_day = cfg.days - 1
     att = com.attempts
-    ch = att.take(np.flatnonzero(att["status"] == "succeeded"))
+    ch_rows = np.flatnonzero(att["status"] == "succeeded")
+    ch = att.take(ch_rows)
     order = ch["order"]
     gw = ch["gateway"]
     at = ch["attempted_s"]
@@ -112,6 +113,7 @@ def build_settlements(cfg: Config, cat: Catalog, com: Commerce) -> tuple[pd.Data
     def charge_like(rows, kind, occurred, report, g, fee, scenario, category=None) -> pd.DataFrame:
         return _frame(
             gateway=gw[rows], type=kind, category=category or STRIPE_CATEGORY[kind], charge_id=charge_id[rows],
+            charge_row=ch_rows[rows],
             order_ref=ref[rows], occurred_s=occurred, report_day=report, currency=settle_cur[rows], gross=g,
             fee=fee, pres=pres[rows], pres_cur=pres_cur[rows], payment_intent=pi[rows], scenario=scenario,
         )
@@ -174,7 +176,8 @@ def _orphans(cfg: Config, rng: np.random.Generator, cat: Catalog, k: int) -> pd.
         sel = gw == g
         charge[sel] = tokens(rng, int(sel.sum()), 24, CHARGE_PREFIX[name], mixed=True)
     return _frame(
-        gateway=gw, type="charge", category="charge", charge_id=charge, order_ref=None, occurred_s=occurred,
+        gateway=gw, type="charge", category="charge", charge_id=charge, charge_row=-1, order_ref=None,
+        occurred_s=occurred,
         report_day=np.minimum((occurred - cfg.t0) // DAY + rng.integers(0, 2, k), cfg.days - 1),
         currency=cat.currency[product],
         gross=gross, fee=charge_fee(gross), pres=0, pres_cur=-1, payment_intent=tokens(rng, k, 24, "pi_", mixed=True),
@@ -197,7 +200,7 @@ def _balance_lines(cfg: Config, rng: np.random.Generator) -> pd.DataFrame:
     g, kind, category, occurred, report, gross, scenario = (np.array(c) for c in zip(*rows, strict=True))
     n = len(rows)
     return _frame(
-        gateway=g, type=kind, category=category, charge_id=None, order_ref=None, occurred_s=occurred,
+        gateway=g, type=kind, category=category, charge_id=None, charge_row=-1, order_ref=None, occurred_s=occurred,
         report_day=report, currency=USD, gross=gross, fee=np.zeros(n, np.int64), pres=0, pres_cur=-1,
         payment_intent=None, scenario=scenario,
     )
@@ -216,7 +219,7 @@ def _payouts(cfg: Config, rng: np.random.Generator, lines: pd.DataFrame) -> pd.D
     lines = lines.merge(sums[["gateway", "report_day", "currency", "payout_id"]], how="left",
                         on=["gateway", "report_day", "currency"])
     payouts = _frame(
-        gateway=g, type="payout", category="payout", charge_id=None, order_ref=None,
+        gateway=g, type="payout", category="payout", charge_id=None, charge_row=-1, order_ref=None,
         occurred_s=cfg.t0 + sums["report_day"].to_numpy() * DAY + 23 * HOUR + 30 * 60,
         report_day=sums["report_day"].to_numpy(), currency=sums["currency"].to_numpy(),
         gross=-sums["net"].to_numpy(), fee=np.zeros(k, np.int64), pres=0, pres_cur=-1, payment_intent=None,

@@ -30,58 +30,65 @@ ORDER_STATES = (
 )
 
 
+def _charges(com: Commerce) -> tuple[np.ndarray, np.ndarray]:
+    """(succeeded attempt rows, which of them is its order's first successful charge)."""
+    att = com.attempts
+    rows = np.flatnonzero(att["status"] == "succeeded")
+    order = att["order"][rows]
+    primary = np.zeros(att.rows, dtype=bool)
+    primary[rows[np.r_[True, order[1:] != order[:-1]] if len(rows) else []]] = True
+    return rows, primary
+
+
+def _first_lines(lines: pd.DataFrame, n_attempts: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each charge line: is it a later line of an already settled charge; and per attempt row, the
+    position of the first line that settled it (-1: none yet). "First" is by report date, then line."""
+    charge_row = lines["charge_row"].to_numpy()
+    is_charge = (lines["type"].to_numpy() == "charge") & (charge_row >= 0)
+    order = np.lexsort((lines["line_no"].to_numpy(), lines["gateway"].to_numpy(), lines["report_day"].to_numpy()))
+    order = order[is_charge[order]]
+    _, first = np.unique(charge_row[order], return_index=True)
+    first_pos = order[first]
+    repeat = is_charge.copy()
+    repeat[first_pos] = False
+    first_line = np.full(n_attempts, -1, dtype=np.int64)
+    first_line[charge_row[first_pos]] = first_pos
+    return repeat, first_line
+
+
 def line_states(com: Commerce, lines: pd.DataFrame) -> np.ndarray:
     att = com.attempts
-    ok = att.take(np.flatnonzero(att["status"] == "succeeded"))
-    order = ok["order"]
-    charges = pd.DataFrame({
-        "charge_id": ok["gateway_charge_id"],
-        "c_amount": ok["amount_minor"],
-        "c_currency": ok["currency"],
-        "c_primary": np.r_[True, order[1:] != order[:-1]] if ok.rows else np.zeros(0, bool),
-    })
-    state = lines["type"].to_numpy().astype(object).copy()
+    _, primary = _charges(com)
+    state = lines["type"].to_numpy().astype(object)
+    charge_row = lines["charge_row"].to_numpy()
     is_charge = state == "charge"
-    view = lines.loc[is_charge, ["charge_id", "report_day", "gateway", "line_no", "currency", "gross", "pres",
-                                 "pres_cur"]].copy()
-    view["pos"] = np.flatnonzero(is_charge)
-    view = view.merge(charges, how="left", on="charge_id")
-    view = view.sort_values(["report_day", "gateway", "line_no"], kind="stable")
-    found = view["c_amount"].notna().to_numpy()
-    repeat = view["charge_id"].duplicated().to_numpy()
-    has_pres = view["pres_cur"].to_numpy() >= 0
-    cmp_cur = np.where(has_pres, view["pres_cur"].to_numpy(), view["currency"].to_numpy())
-    cmp_amt = np.where(has_pres, view["pres"].to_numpy(), view["gross"].to_numpy())
-    c_amount = view["c_amount"].fillna(-1).to_numpy().astype(np.int64)
-    c_currency = view["c_currency"].fillna(-1).to_numpy().astype(np.int64)
-    c_primary = view["c_primary"].fillna(False).to_numpy().astype(bool)
-    s = np.select(
-        [~found, repeat | ~c_primary, cmp_cur != c_currency, cmp_amt != c_amount],
+    found = is_charge & (charge_row >= 0)
+    repeat, _ = _first_lines(lines, att.rows)
+    row = np.where(found, charge_row, 0)
+    has_pres = lines["pres_cur"].to_numpy() >= 0
+    cmp_cur = np.where(has_pres, lines["pres_cur"].to_numpy(), lines["currency"].to_numpy())
+    cmp_amt = np.where(has_pres, lines["pres"].to_numpy(), lines["gross"].to_numpy())
+    verdict = np.select(
+        [~found, repeat | ~primary[row], cmp_cur != att["currency"][row], cmp_amt != att["amount_minor"][row]],
         ["settled_without_order", "duplicate", "currency_mismatch", "amount_mismatch"],
         "matched",
     )
-    state[view["pos"].to_numpy()] = s
+    state[is_charge] = verdict[is_charge]
     return state
 
 
 def order_states(cfg: Config, com: Commerce, lines: pd.DataFrame, states: np.ndarray) -> np.ndarray:
     orders = com.orders
-    n = orders.rows
     att = com.attempts
-    ok = att.take(np.flatnonzero(att["status"] == "succeeded"))
-    ok = ok.take(np.flatnonzero(np.r_[True, ok["order"][1:] != ok["order"][:-1]] if ok.rows else []))
-    first = pd.DataFrame({"charge_id": lines["charge_id"].to_numpy(), "state": states,
-                          "report_day": lines["report_day"].to_numpy(), "line_no": lines["line_no"].to_numpy(),
-                          "type": lines["type"].to_numpy()})
-    first = first[first["type"] == "charge"].sort_values(["report_day", "line_no"], kind="stable")
-    first = first.drop_duplicates("charge_id")
-    prim = pd.DataFrame({"order": ok["order"], "charge_id": ok["gateway_charge_id"],
-                         "charged_s": ok["attempted_s"]}).merge(first, how="left", on="charge_id")
-    out = np.full(n, "failed_attempt", dtype=object)
-    settled = prim["state"].notna().to_numpy()
-    inside = prim["charged_s"].to_numpy() + cfg.grace_days * DAY > cfg.as_of
-    out[prim["order"].to_numpy()] = np.where(
-        settled, prim["state"].to_numpy(), np.where(inside, "pending", "order_without_settlement")
+    rows, primary = _charges(com)
+    prim = rows[primary[rows]]
+    _, first_line = _first_lines(lines, att.rows)
+    line = first_line[prim]
+    settled = line >= 0
+    inside = att["attempted_s"][prim] + cfg.grace_days * DAY > cfg.as_of
+    out = np.full(orders.rows, "failed_attempt", dtype=object)
+    out[att["order"][prim]] = np.where(
+        settled, states[np.maximum(line, 0)], np.where(inside, "pending", "order_without_settlement")
     )
     out[orders["status"] == "offline"] = "offline"
     return out
