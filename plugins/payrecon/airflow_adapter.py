@@ -279,63 +279,6 @@ def logical_now(context: dict[str, Any]) -> Any:
         if value is not None:
             return value
     raise ValueError("the task context has neither data_interval_end nor logical_date")
-    """The run's logical time: the end of its data interval, else its logical date, else (asset-triggered
-    and manual runs in Airflow 3 may have no logical date) the time the run was due (`run_after`)."""
-    for key in ("data_interval_end", "logical_date"):
-        value = context.get(key)
-        if value is not None:
-            return value
-    run_after = getattr(context.get("dag_run"), "run_after", None)
-    if run_after is not None:
-        return run_after
-    raise ValueError("the task context has no data_interval_end, logical_date or dag_run.run_after")
-
-
-# --- Finance report (issue 7): who gets it, in which locale; the month of a month-close run ----------
-
-VAR_REPORT_RECIPIENTS = "payrecon_report_recipients"
-VAR_REPORT_SENDER = "payrecon_report_sender"
-VAR_REPORT_LOCALE = "payrecon_report_locale"
-
-
-def report_recipients() -> list[str]:
-    """Comma-separated addresses from the Variable; empty means archive only (the task logs it)."""
-    from payrecon.reports.email import parse_recipients
-
-    return parse_recipients(_variable(VAR_REPORT_RECIPIENTS, ""))
-
-
-def report_sender() -> str | None:
-    """The report's From address (Variable), else the SMTP connection's `from_email` extra, else a default."""
-    return _variable(VAR_REPORT_SENDER, "").strip() or None
-
-
-def report_locale() -> str:
-    """How numbers and amounts are written in the HTML (babel locale, default en_US)."""
-    return _variable(VAR_REPORT_LOCALE, "en_US").strip() or "en_US"
-
-
-def month_params() -> dict[str, Any]:
-    """The form of a month-close run: which month, when not the run's own data interval."""
-    from airflow.sdk import Param
-
-    return {
-        "month": Param(
-            None, type=["null", "string"], pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-            description="Month to report, YYYY-MM (UTC). Empty: the month of the run's data interval.",
-        ),
-    }
-
-
-def month_from_context(context: dict[str, Any]) -> str:
-    """`YYYY-MM`: the `month` param, else the month the run's data interval starts in."""
-    params = context.get("params") or {}
-    if params.get("month"):
-        return str(params["month"])
-    start = context.get("data_interval_start") or context.get("logical_date")
-    if start is None:
-        raise ValueError("no month: give the param month (YYYY-MM) or run from the monthly schedule")
-    return start.strftime("%Y-%m")
 
 
 # --- Finance report (issue 7): who gets it, in which locale; the month of a month-close run ----------
