@@ -12,6 +12,7 @@ import pandas as pd
 from payrecon.ingestion.csv_reading import BadRecord, CsvTable
 from payrecon.ingestion.errors import LandingInvariantError
 from payrecon.ingestion.fields import DEFAULT_MAX_ABS_AMOUNT, RowErrors
+from payrecon.ingestion.redaction import redact_series
 
 LINE_TYPES = ("charge", "refund", "chargeback", "fee", "payout", "adjustment")
 
@@ -102,9 +103,13 @@ def split(table: CsvTable, columns: dict[str, object], errors: RowErrors) -> Par
             frame[name] = pd.Series([None] * len(frame), dtype=empty_lines()[name].dtype)
         else:
             frame[name] = value.array if isinstance(value, pd.Series) else value
+    if frame["description"].notna().any():  # free text only: ids are left exactly as the gateway sent them
+        frame["description"] = redact_series(frame["description"])
     good = frame.loc[ok].reset_index(drop=True)
     bad = list(table.bad)
     for i in np.flatnonzero(~ok):
-        bad.append(BadRecord(int(table.line_no[i]), str(errors.reason[i]), table.raw_line(int(i)), errors.field[i]))
+        bad.append(
+            BadRecord(int(table.line_no[i]), str(errors.reason[i]), table.raw_line(int(i)), errors.field[i])
+        )
     return ParsedFile(lines=good, bad=bad, lines_read=table.lines_read, encoding=table.encoding,
                       raw_lookup=table.raw_for_line)

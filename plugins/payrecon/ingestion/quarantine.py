@@ -8,6 +8,7 @@ from datetime import datetime
 import pandas as pd
 
 from payrecon.ingestion.csv_reading import BadRecord, clip
+from payrecon.ingestion.redaction import redact_text
 
 QUARANTINE_COLUMNS = [
     "quarantine_id",
@@ -59,8 +60,8 @@ def frame(
             "gateway": gateway,
             "line_no": r.line_no,
             "field": r.field,
-            "reason": clip(reason_text(file_name, r), 2000),
-            "raw_line": clip(r.raw) if r.raw is not None else None,
+            "reason": clip(redact_text(reason_text(file_name, r)), 2000),
+            "raw_line": clip(redact_text(r.raw)) if r.raw is not None else None,
             "window_start": window_start,
             "quarantined_at": quarantined_at,
         }
