@@ -74,16 +74,25 @@ def tokens(rng: np.random.Generator, n: int, length: int, prefix: str = "", mixe
     return np.strings.add(prefix, raw) if prefix else raw
 
 
-def seq_ids(prefix: str, first: int, n: int, width: int, as_bytes: bool = False) -> np.ndarray:
+# How formatted columns come out: "str" (numpy unicode), "bytes" (ASCII `S` array: 4x smaller, the fast
+# path into Arrow, see `text_array`) or "object" (Python str objects: the fast path into a DB-API driver).
+STR, BYTES, OBJECT = "str", "bytes", "object"
+
+
+def seq_ids(prefix: str, first: int, n: int, width: int, form: str = STR) -> np.ndarray:
     """`PREFIX-0000001` … sequential, zero-padded ids."""
-    return ids(prefix, np.arange(first, first + n, dtype=np.int64), width, as_bytes)
+    return ids(prefix, np.arange(first, first + n, dtype=np.int64), width, form)
 
 
-def ids(prefix: str, numbers: np.ndarray, width: int, as_bytes: bool = False) -> np.ndarray:
-    """`PREFIX-0000042` for each number (vectorised). `as_bytes`: an ASCII `S` array (4x smaller, and
-    what Arrow converts fastest; see `text_array`)."""
+def ids(prefix: str, numbers: np.ndarray, width: int, form: str = STR) -> np.ndarray:
+    """`PREFIX-0000042` for each number."""
     numbers = np.asarray(numbers, dtype=np.int64)
-    if as_bytes:
+    if form == OBJECT:
+        pattern = f"{prefix}{{:0{width}d}}".format
+        out = np.empty(len(numbers), dtype=object)
+        out[:] = [pattern(v) for v in numbers.tolist()]
+        return out
+    if form == BYTES:
         return np.strings.add(prefix.encode(), np.strings.zfill(numbers.astype("S"), width))
     return np.strings.add(prefix, np.strings.zfill(numbers.astype(str), width))
 
@@ -91,12 +100,17 @@ def ids(prefix: str, numbers: np.ndarray, width: int, as_bytes: bool = False) ->
 def ids_or_none(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
     """Like `ids`, with None where the number is negative (a nullable reference)."""
     numbers = np.asarray(numbers, dtype=np.int64)
-    out = ids(prefix, np.maximum(numbers, 0), width).astype(object)
+    out = ids(prefix, np.maximum(numbers, 0), width, OBJECT)
     out[numbers < 0] = None
     return out
 
 
-def money(minor: np.ndarray, exp: np.ndarray, as_bytes: bool = False) -> np.ndarray:
+def _as(table: np.ndarray, form: str) -> np.ndarray:
+    """A small table of str objects in the requested form (gathered afterwards)."""
+    return table.astype({STR: str, BYTES: "S", OBJECT: object}[form])
+
+
+def money(minor: np.ndarray, exp: np.ndarray, form: str = STR) -> np.ndarray:
     """Integer minor units -> exact decimal strings with exactly the currency's digits (`-12.30`, `1200`).
 
     Amounts repeat (catalogue prices), so each distinct (amount, exponent) is formatted once and gathered.
@@ -104,29 +118,28 @@ def money(minor: np.ndarray, exp: np.ndarray, as_bytes: bool = False) -> np.ndar
     minor = np.asarray(minor, dtype=np.int64)
     exp = np.asarray(exp, dtype=np.int64)
     if len(minor) == 0:
-        return np.array([], dtype="S1" if as_bytes else str)
+        return _as(np.array([], dtype=object), form)
     keys, inverse = np.unique(minor * 8 + exp, return_inverse=True)
     text = np.empty(len(keys), dtype=object)
     for i, key in enumerate(keys.tolist()):
         m, e = key // 8, key % 8
         whole, frac = divmod(abs(m), 10**e)
         text[i] = ("-" if m < 0 else "") + (f"{whole}.{frac:0{e}d}" if e else str(whole))
-    table = text.astype("S" if as_bytes else str)
-    return table[inverse.reshape(-1)]
+    return _as(text, form)[inverse.reshape(-1)]
 
 
-def timestamps(secs: np.ndarray, sep: str = "T", suffix: str = "Z", as_bytes: bool = False) -> np.ndarray:
+def timestamps(secs: np.ndarray, sep: str = "T", suffix: str = "Z", form: str = STR) -> np.ndarray:
     """Epoch seconds -> `2026-11-01T10:00:00Z` (or any separator / offset suffix), via two lookup tables."""
     secs = np.asarray(secs, dtype=np.int64)
     if len(secs) == 0:
-        return np.array([], dtype="S1" if as_bytes else str)
+        return _as(np.array([], dtype=object), form)
     day, tod = np.divmod(secs, DAY)
     first = int(day.min())
     span = np.arange(first, int(day.max()) + 1, dtype=np.int64)
-    day_text = np.strings.add(np.datetime_as_string(span.astype("datetime64[D]"), unit="D"), sep)
-    tod_text = _time_of_day(suffix)
-    if as_bytes:
-        day_text, tod_text = day_text.astype("S"), tod_text.astype("S")
+    day_text = _as(np.strings.add(np.datetime_as_string(span.astype("datetime64[D]"), unit="D"), sep), form)
+    tod_text = _as(_time_of_day(suffix), form)
+    if form == OBJECT:  # elementwise Python concatenation of shared strings
+        return day_text[day - first] + tod_text[tod]
     return np.strings.add(day_text[day - first], tod_text[tod])
 
 

@@ -19,7 +19,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from payrecon.sample_data.catalog import CURRENCIES, EXPONENTS, GATEWAYS, KINDS, Catalog
-from payrecon.sample_data.config import Table, ids, money, python_text, text_array, timestamps
+from payrecon.sample_data.config import (
+    BYTES,
+    OBJECT,
+    STR,
+    Table,
+    ids,
+    money,
+    python_text,
+    text_array,
+    timestamps,
+)
 from payrecon.sample_data.orders import (
     ORIGINS,
     SUBSCRIPTION_ORIGINS,
@@ -100,63 +110,68 @@ TABLES = (CUSTOMERS, PRODUCTS, SUBSCRIPTIONS, ORDERS, PAYMENT_ATTEMPTS)
 CHUNK = 250_000
 
 
-def _ts(secs) -> np.ndarray:
-    return timestamps(np.asarray(secs), sep=" ", suffix="+00:00", as_bytes=True)
+def _v(vocabulary: np.ndarray, codes: np.ndarray, form: str) -> np.ndarray:
+    """Codes -> labels; as shared Python strings when the driver wants objects."""
+    return (vocabulary.astype(object) if form == OBJECT else vocabulary)[codes]
 
 
-def _money(minor, currency) -> np.ndarray:
-    return money(np.asarray(minor), EXPONENTS[np.asarray(currency)], as_bytes=True)
+def _ts(secs, form: str) -> np.ndarray:
+    return timestamps(np.asarray(secs), sep=" ", suffix="+00:00", form=form)
 
 
-def _customers(c: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
+def _money(minor, currency, form: str) -> np.ndarray:
+    return money(np.asarray(minor), EXPONENTS[np.asarray(currency)], form)
+
+
+def _customers(c: Table, r: slice, cat: Catalog, f: str) -> dict[str, np.ndarray]:
     return {
-        "customer_id": ids("CUS-", c["customer_no"][r], 7, True), "first_name": c["first_name"][r],
+        "customer_id": ids("CUS-", c["customer_no"][r], 7, f), "first_name": c["first_name"][r],
         "last_name": c["last_name"][r], "email": c["email"][r], "phone": c["phone"][r],
-        "created_at": _ts(c["created_s"][r]), "updated_at": _ts(c["updated_s"][r]),
+        "created_at": _ts(c["created_s"][r], f), "updated_at": _ts(c["updated_s"][r], f),
     }
 
 
-def _products(p: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
+def _products(p: Table, r: slice, cat: Catalog, f: str) -> dict[str, np.ndarray]:
     return {
         "product_id": p["product_id"][r], "name": p["name"][r], "kind": p["kind"][r],
-        "price": _money(p["price_minor"][r], p["currency"][r]), "currency": CURRENCIES[p["currency"][r]],
+        "price": _money(p["price_minor"][r], p["currency"][r], f), "currency": _v(CURRENCIES, p["currency"][r], f),
         "installments": p["installments"][r], "interval_days": p["interval_days"][r],
-        "updated_at": _ts(p["updated_s"][r]),
+        "updated_at": _ts(p["updated_s"][r], f),
     }
 
 
-def _subscriptions(s: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
+def _subscriptions(s: Table, r: slice, cat: Catalog, f: str) -> dict[str, np.ndarray]:
     rows = np.arange(s.rows)[r]
     return {
-        "subscription_id": ids("SUB-", rows + 1, 8, True), "customer_id": ids("CUS-", s["customer_no"][r], 7, True),
-        "product_id": cat.product_id[s["product"][r]], "kind": KINDS[s["kind"][r]],
+        "subscription_id": ids("SUB-", rows + 1, 8, f), "customer_id": ids("CUS-", s["customer_no"][r], 7, f),
+        "product_id": _v(cat.product_id, s["product"][r], f), "kind": _v(KINDS, s["kind"][r], f),
         "origin": SUBSCRIPTION_ORIGINS[s["origin"][r]], "status": s["status"][r],
-        "created_at": _ts(s["created_s"][r]), "updated_at": _ts(s["updated_s"][r]),
+        "created_at": _ts(s["created_s"][r], f), "updated_at": _ts(s["updated_s"][r], f),
     }
 
 
-def _orders(o: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
+def _orders(o: Table, r: slice, cat: Catalog, f: str) -> dict[str, np.ndarray]:
     rows = np.arange(o.rows)[r]
     return {
-        "order_id": ids("ORD-", rows + 1, 8, True), "customer_id": ids("CUS-", o["customer_no"][r], 7, True),
-        "product_id": cat.product_id[o["product"][r]], "subscription_id": subscription_ids(o["sub_no"][r]),
-        "installment_no": o["installment_no"][r], "origin": ORIGINS[o["origin"][r]],
+        "order_id": ids("ORD-", rows + 1, 8, f), "customer_id": ids("CUS-", o["customer_no"][r], 7, f),
+        "product_id": _v(cat.product_id, o["product"][r], f), "subscription_id": subscription_ids(o["sub_no"][r]),
+        "installment_no": o["installment_no"][r], "origin": _v(ORIGINS, o["origin"][r], f),
         "auto_charge": o["auto_charge"][r], "auto_charge_set_by": o["auto_charge_set_by"][r],
-        "status": o["status"][r], "total": _money(o["total_minor"][r], o["currency"][r]),
-        "currency": CURRENCIES[o["currency"][r]], "created_at": _ts(o["created_s"][r]),
-        "updated_at": _ts(o["updated_s"][r]),
+        "status": o["status"][r], "total": _money(o["total_minor"][r], o["currency"][r], f),
+        "currency": _v(CURRENCIES, o["currency"][r], f), "created_at": _ts(o["created_s"][r], f),
+        "updated_at": _ts(o["updated_s"][r], f),
     }
 
 
-def _attempts(a: Table, r: slice, cat: Catalog) -> dict[str, np.ndarray]:
+def _attempts(a: Table, r: slice, cat: Catalog, f: str) -> dict[str, np.ndarray]:
     rows = np.arange(a.rows)[r]
     return {
-        "attempt_id": ids("ATT-", rows + 1, 8, True), "order_id": ids("ORD-", a["order"][r] + 1, 8, True), "attempt_no": a["attempt_no"][r],
-        "attempted_at": _ts(a["attempted_s"][r]), "status": a["status"][r], "decline_code": a["decline_code"][r],
-        "error_code": a["error_code"][r], "gateway": GATEWAYS[a["gateway"][r]],
-        "gateway_charge_id": a["gateway_charge_id"][r], "amount": _money(a["amount_minor"][r], a["currency"][r]),
-        "currency": CURRENCIES[a["currency"][r]], "card_fingerprint": a["card_fingerprint"][r],
-        "card_brand": a["card_brand"][r], "card_last4": a["card_last4"][r], "updated_at": _ts(a["updated_s"][r]),
+        "attempt_id": ids("ATT-", rows + 1, 8, f), "order_id": ids("ORD-", a["order"][r] + 1, 8, f), "attempt_no": a["attempt_no"][r],
+        "attempted_at": _ts(a["attempted_s"][r], f), "status": a["status"][r], "decline_code": a["decline_code"][r],
+        "error_code": a["error_code"][r], "gateway": _v(GATEWAYS, a["gateway"][r], f),
+        "gateway_charge_id": a["gateway_charge_id"][r], "amount": _money(a["amount_minor"][r], a["currency"][r], f),
+        "currency": _v(CURRENCIES, a["currency"][r], f), "card_fingerprint": a["card_fingerprint"][r],
+        "card_brand": a["card_brand"][r], "card_last4": a["card_last4"][r], "updated_at": _ts(a["updated_s"][r], f),
     }
 
 
@@ -167,13 +182,13 @@ _BUILDERS = {
 }
 
 
-def contract_chunks(com: Commerce, cat: Catalog, name: str, chunk: int = CHUNK):
+def contract_chunks(com: Commerce, cat: Catalog, name: str, chunk: int = CHUNK, form: str = STR):
     """One commerce table in contract columns, `chunk` rows at a time: money as exact decimal strings,
     times as UTC ISO text, ids formatted. Only one chunk's strings are alive at once."""
     build, attr = _BUILDERS[name]
     table = getattr(com, attr)
     for start in range(0, table.rows, chunk):
-        yield build(table, slice(start, start + chunk), cat)
+        yield build(table, slice(start, start + chunk), cat, form)
 
 
 def contract_columns(com: Commerce, cat: Catalog, name: str) -> dict[str, np.ndarray]:
@@ -219,12 +234,13 @@ def _payloads(com: Commerce, cat: Catalog, backend: str, table: sa.Table) -> Ite
 
     (A prefetch thread was tried for SQLite: its per-row GIL release makes it twice slower, not faster.)"""
     if backend == "duckdb":
-        batches = [_arrow(table, cols) for cols in contract_chunks(com, cat, table.name)]
+        batches = [_arrow(table, cols) for cols in contract_chunks(com, cat, table.name, form=BYTES)]
         if batches:
             whole = pa.concat_tables(batches)
             yield whole, whole.num_rows
         return
-    for cols in contract_chunks(com, cat, table.name):
+    form = BYTES if backend == "postgresql" else OBJECT
+    for cols in contract_chunks(com, cat, table.name, form=form):
         rows = len(cols[table.columns[0].name])
         yield (_arrow(table, cols) if backend == "postgresql" else _python_values(table, cols)), rows
 

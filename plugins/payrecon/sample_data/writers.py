@@ -12,6 +12,7 @@ import pyarrow.csv as pa_csv
 
 from payrecon.sample_data.catalog import CURRENCIES, EXPONENTS, GATEWAY_FORMATS, GATEWAYS
 from payrecon.sample_data.config import (
+    BYTES,
     DAY,
     Config,
     Table,
@@ -162,10 +163,10 @@ def write_truth(cfg: Config, out: Path, orders: Table, lines: pd.DataFrame, scen
     folder = out / "truth"
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(folder / "orders.csv", {
-        "order_id": seq_ids("ORD-", 1, orders.rows, 8, as_bytes=True),
+        "order_id": seq_ids("ORD-", 1, orders.rows, 8, form=BYTES),
         "expected_state": orders["expected_state"],
-        "person_id": ids("PER-", orders["person"] + 1, 7, as_bytes=True),
-        "purchase_id": ids("PUR-", orders["purchase"] + 1, 8, as_bytes=True),
+        "person_id": ids("PER-", orders["person"] + 1, 7, form=BYTES),
+        "purchase_id": ids("PUR-", orders["purchase"] + 1, 8, form=BYTES),
         "is_sale": orders["is_sale"],
         "scenario": orders["scenario_name"],
     })
