@@ -76,7 +76,7 @@ def _run_chain(tmp_path: Path, scenario: Path, warehouse_url: str) -> None:
     from scripts.pipeline import configure_environment, init_airflow_db, run_windows
 
     configure_environment(
-        airflow_home=tmp_path / "airflow",
+        airflow_home=None,
         warehouse_url=warehouse_url,
         commerce_url=f"sqlite:///{scenario / 'commerce.sqlite'}",
         inbox_dir=scenario / "inbox",
