@@ -14,7 +14,13 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
-from payrecon.airflow_adapter import EMBEDDED_WRITER_POOL, ORDERS_ASSET, default_args, window_params
+from payrecon.airflow_adapter import (
+    EMBEDDED_WRITER_POOL,
+    ORDERS_ASSET,
+    alert_dag_failure,
+    default_args,
+    window_params,
+)
 
 ORDERS = Asset(ORDERS_ASSET)
 
@@ -27,6 +33,7 @@ ORDERS = Asset(ORDERS_ASSET)
     tags=["payrecon", "ingestion"],
     default_args=default_args(pool=EMBEDDED_WRITER_POOL),
     params=window_params(),
+    on_failure_callback=alert_dag_failure,
     doc_md=__doc__,
 )
 def orders_ingest():

@@ -15,7 +15,13 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
-from payrecon.airflow_adapter import EMBEDDED_WRITER_POOL, SETTLEMENTS_ASSET, default_args, window_params
+from payrecon.airflow_adapter import (
+    EMBEDDED_WRITER_POOL,
+    SETTLEMENTS_ASSET,
+    alert_dag_failure,
+    default_args,
+    window_params,
+)
 
 SETTLEMENTS = Asset(SETTLEMENTS_ASSET)
 
@@ -28,6 +34,7 @@ SETTLEMENTS = Asset(SETTLEMENTS_ASSET)
     tags=["payrecon", "ingestion"],
     default_args=default_args(pool=EMBEDDED_WRITER_POOL),
     params=window_params(),
+    on_failure_callback=alert_dag_failure,
     doc_md=__doc__,
 )
 def settlements_ingest():

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,11 @@ FOLLOWUPS_ASSET = "payrecon.followup_outbox"
 
 
 def window_params() -> dict[str, Any]:
-    """The form a person fills to run a window (or a range of days) by hand or in a backfill."""
+    """The form a person fills to run a window (or a range of days) by hand or in a backfill.
+
+    The same keys work as run conf: `airflow dags trigger -c '{"window_start": ..., "dry_run": true}'`
+    and `airflow backfill create --dag-run-conf '{"gateway": "stripe"}'`.
+    """
     from airflow.sdk import Param
 
     return {
@@ -48,7 +54,48 @@ def window_params() -> dict[str, Any]:
             None, type=["null", "string"], format="date-time",
             description="End of the window (exclusive), UTC. A range is processed one day at a time.",
         ),
+        "gateway": Param(
+            None, type=["null", "string"],
+            description=(
+                "Only land this gateway's settlement files (its inbox folder name, e.g. `stripe`). "
+                "Empty: every gateway of include/config/gateways.yaml. Reconcile always decides the whole "
+                "window (an order's state depends on every gateway) and logs this gateway's counts."
+            ),
+        ),
+        "dry_run": Param(
+            False, type="boolean",
+            description=(
+                "Compute and log the counts, write nothing: the work runs in one transaction that is "
+                "rolled back, and the task ends Skipped so no downstream DAG is triggered."
+            ),
+        ),
     }
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The optional Params of a manual or backfill run, as plain values."""
+
+    gateway: str | None = None
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"gateway": self.gateway, "dry_run": self.dry_run}
+
+
+def run_options(context: dict[str, Any]) -> RunOptions:
+    """`gateway` and `dry_run` from the run's params (the form, the run conf, or the defaults)."""
+    params = context.get("params") or {}
+    gateway = params.get("gateway")
+    gateway = str(gateway).strip() if gateway not in (None, "") else None
+    return RunOptions(gateway=gateway or None, dry_run=_truthy(str(params.get("dry_run", False))))
+
+
+def skip_task(reason: str) -> None:
+    """End the task Skipped: no asset event is emitted, so nothing downstream runs (dry runs)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    raise AirflowSkipException(reason)
 
 
 def default_args(**overrides: Any) -> dict[str, Any]:
@@ -65,7 +112,7 @@ def default_args(**overrides: Any) -> dict[str, Any]:
 
 
 def alert_task_failure(context: dict[str, Any]) -> None:
-    """Log a loud, greppable line; the follow-ups capability can route it to the team."""
+    """A task failed for good (retries spent): log a loud, greppable line and alert the team."""
     ti = context.get("task_instance")
     log.error(
         "PAYRECON TASK FAILED dag=%s task=%s run=%s try=%s error=%s",
@@ -75,6 +122,111 @@ def alert_task_failure(context: dict[str, Any]) -> None:
         getattr(ti, "try_number", "?"),
         context.get("exception"),
     )
+    _send_alert(
+        "task_failed", context,
+        task_id=getattr(ti, "task_id", None),
+        try_number=getattr(ti, "try_number", None),
+        error=_short(context.get("exception")),
+    )
+
+
+def alert_dag_failure(context: dict[str, Any]) -> None:
+    """A DAG run failed (DAG-level `on_failure_callback`, run by the dag-processor): alert the team."""
+    ti = context.get("task_instance") or context.get("ti")
+    log.error("PAYRECON DAG RUN FAILED run=%s reason=%s", context.get("run_id"), context.get("reason"))
+    _send_alert(
+        "dag_failed", context,
+        task_id=getattr(ti, "task_id", None),
+        try_number=getattr(ti, "try_number", None),
+        detail=str(context.get("reason") or "a task failed"),
+    )
+
+
+def alert_deadline_missed(context: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    """`DeadlineAlert` callback (a `SyncCallback`, run by the executor): the run is late, alert the team."""
+    context = context or {}
+    dag_run = context.get("dag_run") or {}
+    deadline = context.get("deadline") or {}
+    dag_id = str(dag_run.get("dag_id") or kwargs.get("dag_id") or "?")
+    run_id = dag_run.get("dag_run_id") or dag_run.get("run_id")
+    detail = kwargs.get("what") or "the run has not finished in time"
+    extra = {"deadline": deadline.get("deadline_time"), "queued_at": dag_run.get("queued_at"),
+             "state": dag_run.get("state")}
+    _send_alert("deadline_missed", {"run_id": run_id, "dag": None}, dag_id=dag_id, detail=str(detail),
+                extra={k: str(v) for k, v in extra.items() if v is not None})
+
+
+def deadline_alert(hours: float, what: str) -> Any:
+    """A `DeadlineAlert`: alert the team if a run has not finished `hours` after it was queued.
+
+    Queued-at, not the data interval end: an asset-triggered run (how `reconcile` normally runs) has no
+    data interval, and a backfill of old windows would otherwise be late before it starts. An asset
+    triggered run is queued when its inputs have landed, so this reads "N hours after the data arrived".
+    `PAYRECON_DEADLINE_HOURS_OVERRIDE` (environment, read at parse time) shortens it for tests.
+    """
+    from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback
+
+    override = os.environ.get("PAYRECON_DEADLINE_HOURS_OVERRIDE")
+    interval = timedelta(hours=float(override) if override else hours)
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=interval,
+        callback=SyncCallback(alert_deadline_missed, kwargs={"what": what}),
+        name=f"finish within {interval}",
+    )
+
+
+def _short(value: Any, limit: int = 500) -> str | None:
+    if value is None:
+        return None
+    text = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _send_alert(kind: str, context: dict[str, Any], **fields: Any) -> dict[str, str] | None:
+    """Build the alert from the context and route it; never raises (it runs inside a callback)."""
+    try:
+        from payrecon.ops.alerts import Alert, send_alert
+
+        dag = context.get("dag")
+        dag_id = fields.pop("dag_id", None) or getattr(dag, "dag_id", None) or getattr(
+            context.get("task_instance"), "dag_id", "?"
+        )
+        alert = Alert(kind=kind, dag_id=str(dag_id), run_id=context.get("run_id"), **fields)
+        return send_alert(alert, alert_routes())
+    except Exception:  # an alert must never fail the callback that raised it
+        log.exception("PAYRECON ALERT could not be built or sent (%s)", kind)
+        return None
+
+
+ALERTS_CONN_ID = "payrecon_alerts"
+VAR_ALERT_EMAIL = "payrecon_alert_email"
+
+
+def alert_routes() -> Any:
+    """Where alerts go: the team webhook (`payrecon_alerts`, else `payrecon_team`) and an email to
+    Variable `payrecon_alert_email` via `smtp_default`; each only when defined."""
+    from payrecon.ops.alerts import DEFAULT_FROM, AlertRoutes
+
+    webhook = None
+    for conn_id in (ALERTS_CONN_ID, TEAM_CONN_ID):
+        if _connection_exists(conn_id):
+            webhook = http_endpoint(conn_id)
+            break
+    email_to = _variable(VAR_ALERT_EMAIL, "").strip() or None
+    smtp = smtp_settings() if email_to and _connection_exists(SMTP_CONN_ID) else None
+    sender = (smtp.from_email if smtp is not None and smtp.from_email else None) or DEFAULT_FROM
+    return AlertRoutes(webhook=webhook, smtp=smtp, email_to=email_to, email_from=sender)
+
+
+def _connection_exists(conn_id: str) -> bool:
+    from airflow.sdk import Connection
+
+    try:
+        Connection.get(conn_id)
+        return True
+    except Exception:  # AirflowNotFoundException, or no way to ask (outside a task)
+        return False
 
 
 def sqlalchemy_url(conn_id: str) -> str:
@@ -207,12 +359,18 @@ def _truthy(value: str) -> bool:
 
 def smtp_settings(conn_id: str = SMTP_CONN_ID) -> Any:
     """`SmtpSettings` from the SMTP provider's connection (`disable_ssl`, `disable_tls`, `timeout`,
-    `from_email` extras, with the provider's defaults: SSL on, STARTTLS on, 30 s)."""
+    `from_email` extras, with the provider's defaults: SSL on, STARTTLS on, 30 s), or None when the
+    connection is not defined (emails then wait in the outbox, and the log says why)."""
     from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     from payrecon.followups.channels.email import SmtpSettings
 
-    conn = Connection.get(conn_id)
+    try:
+        conn = Connection.get(conn_id)
+    except AirflowNotFoundException:
+        log.warning("SMTP connection %s is not defined; follow-up emails will wait", conn_id)
+        return None
     extra = conn.extra_dejson or {}
     use_ssl = not bool(extra.get("disable_ssl", False))
     return SmtpSettings(
@@ -273,12 +431,16 @@ def followup_config_from_airflow() -> Any:
 
 
 def logical_now(context: dict[str, Any]) -> Any:
-    """The run's logical time: the end of its data interval, else its logical date (never the wall clock)."""
+    """The run's logical time: the end of its data interval, else its logical date, else (asset-triggered
+    and manual runs in Airflow 3 may have no logical date) the time the run was due (`run_after`)."""
     for key in ("data_interval_end", "logical_date"):
         value = context.get(key)
         if value is not None:
             return value
-    raise ValueError("the task context has neither data_interval_end nor logical_date")
+    run_after = getattr(context.get("dag_run"), "run_after", None)
+    if run_after is not None:
+        return run_after
+    raise ValueError("the task context has no data_interval_end, logical_date or dag_run.run_after")
 
 
 # --- Finance report (issue 7): who gets it, in which locale; the month of a month-close run ----------
