@@ -160,9 +160,44 @@ def land_bytes(
     file_id = hashlib.sha256(data).hexdigest()
     rep = FileReport(gateway, file_name, report_date.isoformat(), fmt, file_id, STATUS_SKIPPED)
     with engine.connect() as conn:
-        if _already_landed(conn, file_id):
+        landed = _already_landed(conn, file_id)
+        conn.rollback()
+        if landed:
             log.info("skip %s/%s: already landed (sha256 %s)", gateway, file_name, file_id[:12])
             return rep
+        _land_new(conn, rep, data, file_name=file_name, gateway=gateway, fmt=fmt, report_date=report_date,
+                  source_uri=source_uri, config=config)
+    rep.seconds = round(_time.perf_counter() - started, 3)
+    level = logging.ERROR if rep.status == STATUS_REJECTED else logging.INFO
+    log.log(
+        level,
+        "%s %s/%s/%s: read %d, loaded %d, quarantined %d%s",
+        rep.status,
+        gateway,
+        rep.report_date,
+        file_name,
+        rep.lines_read,
+        rep.lines_loaded,
+        rep.lines_quarantined,
+        f" ({rep.detail})" if rep.detail else "",
+    )
+    return rep
+
+
+def _land_new(
+    conn: Connection,
+    rep: FileReport,
+    data: bytes,
+    *,
+    file_name: str,
+    gateway: str,
+    fmt: str,
+    report_date: date,
+    source_uri: str | None,
+    config: IngestionConfig,
+) -> None:
+    """Parse and validate (no transaction open), then write everything in one transaction."""
+    file_id = rep.file_id
     window_start = datetime.combine(report_date, time(), tzinfo=UTC)
     ctx = FileContext(file_name, gateway, report_date, config.limits.max_abs_amount)
     try:
@@ -198,10 +233,10 @@ def land_bytes(
     qframe = Q.frame(
         bad, file_id=file_id, file_name=file_name, gateway=gateway, window_start=window_start, quarantined_at=now
     )
-    with engine.begin() as conn:
+    with conn.begin():
         if _already_landed(conn, file_id):  # landed meanwhile by a parallel task
             rep.status, rep.lines_read, rep.lines_loaded, rep.lines_quarantined = STATUS_SKIPPED, 0, 0, 0
-            return rep
+            return
         if lines is not None and len(lines):
             insert_frame(conn, "settlement_lines", lines)
         if len(qframe):
@@ -229,21 +264,6 @@ def land_bytes(
                 "source_uri": source_uri,
             },
         )
-    rep.seconds = round(_time.perf_counter() - started, 3)
-    level = logging.ERROR if rep.status == STATUS_REJECTED else logging.INFO
-    log.log(
-        level,
-        "%s %s/%s/%s: read %d, loaded %d, quarantined %d%s",
-        rep.status,
-        gateway,
-        rep.report_date,
-        file_name,
-        rep.lines_read,
-        rep.lines_loaded,
-        rep.lines_quarantined,
-        f" ({rep.detail})" if rep.detail else "",
-    )
-    return rep
 
 
 def _already_landed(conn: Connection, file_id: str) -> bool:
