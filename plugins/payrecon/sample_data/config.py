@@ -77,6 +77,7 @@ def tokens(rng: np.random.Generator, n: int, length: int, prefix: str = "", mixe
 # How formatted columns come out: "str" (numpy unicode), "bytes" (ASCII `S` array: 4x smaller, the fast
 # path into Arrow, see `text_array`) or "object" (Python str objects: the fast path into a DB-API driver).
 STR, BYTES, OBJECT = "str", "bytes", "object"
+_FOUR_DIGITS = np.array([f"{v:04d}" for v in range(10_000)], dtype=object)
 
 
 def seq_ids(prefix: str, first: int, n: int, width: int, form: str = STR) -> np.ndarray:
@@ -87,11 +88,14 @@ def seq_ids(prefix: str, first: int, n: int, width: int, form: str = STR) -> np.
 def ids(prefix: str, numbers: np.ndarray, width: int, form: str = STR) -> np.ndarray:
     """`PREFIX-0000042` for each number."""
     numbers = np.asarray(numbers, dtype=np.int64)
+    if form == OBJECT and width >= 4 and len(numbers):
+        # two table lookups and one concatenation per value: `PREFIX-0042` + `0017`
+        high, low = np.divmod(numbers, 10_000)
+        heads = np.array([f"{prefix}{h:0{width - 4}d}" if width > 4 else f"{prefix}{h or ''}"
+                          for h in range(int(high.max()) + 1)], dtype=object)
+        return heads[high] + _FOUR_DIGITS[low]
     if form == OBJECT:
-        pattern = f"{prefix}{{:0{width}d}}".format
-        out = np.empty(len(numbers), dtype=object)
-        out[:] = [pattern(v) for v in numbers.tolist()]
-        return out
+        return np.array([f"{prefix}{v:0{width}d}" for v in numbers.tolist()], dtype=object)
     if form == BYTES:
         return np.strings.add(prefix.encode(), np.strings.zfill(numbers.astype("S"), width))
     return np.strings.add(prefix, np.strings.zfill(numbers.astype(str), width))
