@@ -88,7 +88,9 @@ def seq_ids(prefix: str, first: int, n: int, width: int, form: str = STR) -> np.
 def ids(prefix: str, numbers: np.ndarray, width: int, form: str = STR) -> np.ndarray:
     """`PREFIX-0000042` for each number."""
     numbers = np.asarray(numbers, dtype=np.int64)
-    if form == OBJECT and width >= 4 and len(numbers):
+    if len(numbers) == 0:
+        return _as(np.array([], dtype=object), form)
+    if form == OBJECT and width >= 4:
         # two table lookups and one concatenation per value: `PREFIX-0042` + `0017`
         high, low = np.divmod(numbers, 10_000)
         heads = np.array([f"{prefix}{h:0{width - 4}d}" if width > 4 else f"{prefix}{h or ''}"

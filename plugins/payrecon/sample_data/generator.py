@@ -160,6 +160,7 @@ def _orders_of_charges(com, charge_rows: np.ndarray) -> np.ndarray:
 
 def _true_order_ids(com, lines: pd.DataFrame) -> np.ndarray:
     rows = lines["charge_row"].to_numpy()
-    out = order_ids(com.attempts["order"][np.maximum(rows, 0)]).astype(object)
+    orders = np.r_[com.attempts["order"], 0]  # padding row for lines without a charge
+    out = order_ids(orders[np.where(rows >= 0, rows, len(orders) - 1)]).astype(object)
     out[rows < 0] = None
     return out

@@ -64,12 +64,15 @@ def line_states(com: Commerce, lines: pd.DataFrame) -> np.ndarray:
     is_charge = state == "charge"
     found = is_charge & (charge_row >= 0)
     repeat, _ = _first_lines(lines, att.rows)
-    row = np.where(found, charge_row, 0)
+    row = np.where(found, charge_row, att.rows)  # unfound lines look at a padding row
+    primary = np.r_[primary, False]
+    currency = np.r_[att["currency"], -1] if att.rows else np.array([-1])
+    amount = np.r_[att["amount_minor"], -1] if att.rows else np.array([-1])
     has_pres = lines["pres_cur"].to_numpy() >= 0
     cmp_cur = np.where(has_pres, lines["pres_cur"].to_numpy(), lines["currency"].to_numpy())
     cmp_amt = np.where(has_pres, lines["pres"].to_numpy(), lines["gross"].to_numpy())
     verdict = np.select(
-        [~found, repeat | ~primary[row], cmp_cur != att["currency"][row], cmp_amt != att["amount_minor"][row]],
+        [~found, repeat | ~primary[row], cmp_cur != currency[row], cmp_amt != amount[row]],
         ["settled_without_order", "duplicate", "currency_mismatch", "amount_mismatch"],
         "matched",
     )

@@ -55,3 +55,11 @@ def test_another_seed_gives_other_data(tmp_path: Path) -> None:
     generate(tmp_path / "b", seed=4, **SMALL)
     a, b = _digests(tmp_path / "a"), _digests(tmp_path / "b")
     assert a["truth/orders.csv"] != b["truth/orders.csv"]
+
+
+def test_tiny_and_long_scenarios_generate(tmp_path: Path) -> None:
+    for days, per_day in ((1, 1), (2, 3), (12, 20)):
+        summary = generate(tmp_path / f"{days}x{per_day}", "2026-12-30", days, per_day, seed=1)
+        assert summary.table_counts["orders"] == days * per_day
+        assert sum(summary.order_states.values()) == days * per_day
+        assert sum(summary.line_states.values()) == summary.table_counts["settlement_lines"]
