@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from payrecon import airflow_adapter as adapter
@@ -29,8 +29,9 @@ def plan_followups(
     settings = settings or adapter.settings_from_airflow()
     config = config or adapter.followup_config_from_airflow()
     windows = adapter.windows_from_context(context)
-    # the one wall-clock read: is an event still fresh enough to message a customer about today?
-    now = now or datetime.now(UTC)
+    # when this run happens (asset-triggered and manual runs: about now; a simulated run: its date),
+    # to skip customer messages about events too old to be worth sending
+    now = now or adapter.logical_now(context)
     with warehouse(settings.warehouse_url) as engine:
         upgrade(engine)
         results = plan(engine, config, windows, now)

@@ -63,41 +63,41 @@ def test_each_due_message_is_delivered_once(engine, config, smtp, endpoints, htt
     assert left == {"sent": 11, "cancelled": 2}
 
 
-def test_smtp_down_then_back_delivers_every_message_once(engine, config, smtp, endpoints, httpserver) -> None:
-    standard_shop().load(engine)
-    plan(engine, config, [WINDOW], now=D1)
+def test_smtp_down_then_back_delivers_every_message_once(duck_engine, config, smtp, endpoints, httpserver) -> None:
+    standard_shop().load(duck_engine)
+    plan(duck_engine, config, [WINDOW], now=D1)
     smtp.stop()
-    down = Dispatcher(engine, config, _channels(config, smtp, endpoints)).run(now=D1)
+    down = Dispatcher(duck_engine, config, _channels(config, smtp, endpoints)).run(now=D1)
     assert down.retried == 3 and sum(down.sent.values()) == 8  # webhooks went; emails wait
-    frame = outbox_frame(engine)
+    frame = outbox_frame(duck_engine)
     waiting = frame[(frame["channel"] == "email") & (frame["status"] != "cancelled")]
     assert set(waiting["status"]) == {"pending"} and waiting["attempts"].sum() == 1  # one probe, two not tried
 
     smtp.start()
-    early = Dispatcher(engine, config, _channels(config, smtp, endpoints)).run(now=D1)
+    early = Dispatcher(duck_engine, config, _channels(config, smtp, endpoints)).run(now=D1)
     assert early.claimed == 0  # backoff: not due yet
-    late = Dispatcher(engine, config, _channels(config, smtp, endpoints)).run(now=D1 + (D1 - D0) / 24 / 60)
+    late = Dispatcher(duck_engine, config, _channels(config, smtp, endpoints)).run(now=D1 + (D1 - D0) / 24 / 60)
     assert sum(late.sent.values()) == 3
     ids = smtp.mailbox.ids()
     assert len(ids) == 3 and set(ids.values()) == {1}
-    assert set(outbox_frame(engine)["status"]) == {"sent", "cancelled"}
+    assert set(outbox_frame(duck_engine)["status"]) == {"sent", "cancelled"}
 
 
-def test_dead_letters_after_the_limit_and_on_a_permanent_refusal(engine, config, smtp, httpserver) -> None:
+def test_dead_letters_after_the_limit_and_on_a_permanent_refusal(duck_engine, config, smtp, httpserver) -> None:
     from payrecon.followups.channels.webhook import HttpEndpoint
 
     httpserver.expect_request("/tasks", method="POST").respond_with_response(Response("busy", status=503))
     httpserver.expect_request("/contacts", method="POST").respond_with_response(Response("bad", status=422))
     endpoint = HttpEndpoint(base_url=httpserver.url_for("/").rstrip("/"), timeout=5)
     smtp.mailbox.reject.add("bob.stone@example.com")
-    standard_shop().load(engine)
-    plan(engine, config, [WINDOW], now=D1)
+    standard_shop().load(duck_engine)
+    plan(duck_engine, config, [WINDOW], now=D1)
     channels = lambda: _channels(config, smtp, {"team": endpoint, "crm": endpoint})  # noqa: E731
     now = D1
     for _ in range(config.delivery.max_attempts + 1):
-        Dispatcher(engine, config, channels()).run(now=now)
+        Dispatcher(duck_engine, config, channels()).run(now=now)
         now = now + (D1 - D0)  # a day later: every backoff has passed
-    frame = outbox_frame(engine).set_index("idempotency_key")
+    frame = outbox_frame(duck_engine).set_index("idempotency_key")
     task = frame.loc["failed_purchase:order:O-bob:support_failed_task"]
     assert (task["status"], task["attempts"]) == ("dead", config.delivery.max_attempts)
     assert "HTTP 503" in task["last_error"]
@@ -108,15 +108,15 @@ def test_dead_letters_after_the_limit_and_on_a_permanent_refusal(engine, config,
     assert len(smtp.mailbox.messages) == 2  # Ann's and Cy's welcome
 
 
-def test_pending_follow_ups_are_cancelled_once_the_customer_pays(engine, config, smtp, endpoints, httpserver) -> None:
+def test_pending_follow_ups_are_cancelled_once_the_customer_pays(duck_engine, config, smtp, endpoints, httpserver) -> None:
     shop = standard_shop()
-    shop.load(engine)
-    plan(engine, config, [WINDOW], now=D1)
+    shop.load(duck_engine)
+    plan(duck_engine, config, [WINDOW], now=D1)
     # Bob comes back 10 minutes later and pays: the R8 links tie the sale to his purchase
     shop.order("O-bob2", "C-bob", "P-1002", at(11.2), "paid")
     shop.attempt("O-bob2", at(11.21), "succeeded")
-    shop.load(engine)
-    with engine.begin() as conn:
+    shop.load(duck_engine)
+    with duck_engine.begin() as conn:
         conn.execute(sa.text(
             "update purchases set status = 'converted', converted_order_id = 'O-bob2', converted_at = :t "
             "where purchase_id = 'PU-bob'"), {"t": at(11.21)})
@@ -124,9 +124,9 @@ def test_pending_follow_ups_are_cancelled_once_the_customer_pays(engine, config,
             "insert into attempt_links (order_id, purchase_id, person_id, customer_id, role, linked_order_id, "
             "score, reason, created_at) values ('O-bob2', 'PU-bob', 'PER-bob', 'C-bob', 'sale', null, 1, 't', :t)"),
             {"t": at(11.21)})
-    result = Dispatcher(engine, config, _channels(config, smtp, endpoints)).run(now=at(11.25))
+    result = Dispatcher(duck_engine, config, _channels(config, smtp, endpoints)).run(now=at(11.25))
     assert result.cancelled == 2
-    frame = outbox_frame(engine).set_index("idempotency_key")
+    frame = outbox_frame(duck_engine).set_index("idempotency_key")
     assert frame.loc["failed_purchase:order:O-bob:apology_email", "status"] == "cancelled"
     assert frame.loc["failed_purchase:order:O-bob:support_failed_task", "status"] == "cancelled"
     assert smtp.mailbox.to("bob.stone@example.com") == []

@@ -62,7 +62,7 @@ def test_r15_replanning_and_backfill_queue_nothing_twice(engine, config) -> None
     plan(engine, config, [WINDOW], now=D1)
     first = outbox_frame(engine)
     plan(engine, config, [WINDOW], now=D1)
-    plan(engine, config, Window(D0 - pd.Timedelta(days=3), D1 + pd.Timedelta(days=2)).days(), now=D1)
+    plan(engine, config, Window(D0 - pd.Timedelta(days=1), D1 + pd.Timedelta(days=1)).days(), now=D1)
     again = outbox_frame(engine)
     pd.testing.assert_frame_equal(first, again)
     with engine.connect() as conn:
@@ -70,11 +70,11 @@ def test_r15_replanning_and_backfill_queue_nothing_twice(engine, config) -> None
     assert journeys == 2
 
 
-def test_r10_legacy_forms_and_manual_orders_only_through_product_sets_when_enabled(engine, config) -> None:
-    standard_shop().load(engine)
+def test_r10_legacy_forms_and_manual_orders_only_through_product_sets_when_enabled(duck_engine, config) -> None:
+    standard_shop().load(duck_engine)
     merchant = config.merchant.model_copy(update={"legacy_and_manual_orders_trigger_product_actions": True})
-    plan(engine, config.model_copy(update={"merchant": merchant}), [WINDOW], now=D1)
-    statuses = _statuses(engine)
+    plan(duck_engine, config.model_copy(update={"merchant": merchant}), [WINDOW], now=D1)
+    statuses = _statuses(duck_engine)
     assert statuses["failed_purchase:order:O-hal:finance_failed_task"] == "pending"
     # only the product set: the default actions never run for a legacy order form
     assert not any(k.startswith("failed_purchase:order:O-hal:") and not k.endswith("finance_failed_task")
@@ -82,30 +82,30 @@ def test_r10_legacy_forms_and_manual_orders_only_through_product_sets_when_enabl
     assert not any("O-ivy" in k for k in statuses)  # campaign orders trigger no purchase action
 
 
-def test_r9_contact_type_moves_from_prospect_to_customer(engine, config) -> None:
-    standard_shop().load(engine)
-    plan(engine, config, [WINDOW], now=D1)
-    with engine.connect() as conn:
+def test_r9_contact_type_moves_from_prospect_to_customer(duck_engine, config) -> None:
+    standard_shop().load(duck_engine)
+    plan(duck_engine, config, [WINDOW], now=D1)
+    with duck_engine.connect() as conn:
         rows = dict(conn.execute(sa.text("select first_customer_id, contact_type from followup_contacts")).all())
     assert rows == {"C-ann": "customer", "C-gus": "customer", "C-cy": "customer"}
 
 
-def test_r12_offline_orders_off_means_no_offline_task(engine, config) -> None:
-    standard_shop().load(engine)
+def test_r12_offline_orders_off_means_no_offline_task(duck_engine, config) -> None:
+    standard_shop().load(duck_engine)
     merchant = config.merchant.model_copy(update={"allow_offline_orders": False})
-    plan(engine, config.model_copy(update={"merchant": merchant}), [WINDOW], now=D1)
-    assert not any(k.startswith("offline_order:") for k in _statuses(engine))
-    with engine.connect() as conn:
+    plan(duck_engine, config.model_copy(update={"merchant": merchant}), [WINDOW], now=D1)
+    assert not any(k.startswith("offline_order:") for k in _statuses(duck_engine))
+    with duck_engine.connect() as conn:
         allowed = conn.execute(sa.text("select offline_allowed from offline_orders where order_id = 'O-fay'")).scalar()
     assert allowed is False
 
 
-def test_stale_events_are_not_messaged_in_a_backfill(engine, config) -> None:
-    standard_shop().load(engine)
-    plan(engine, config, [WINDOW], now=D1 + pd.Timedelta(days=60))
-    frame = outbox_frame(engine).set_index("idempotency_key")
+def test_stale_events_are_not_messaged_in_a_backfill(duck_engine, config) -> None:
+    standard_shop().load(duck_engine)
+    plan(duck_engine, config, [WINDOW], now=D1 + pd.Timedelta(days=60))
+    frame = outbox_frame(duck_engine).set_index("idempotency_key")
     assert frame.loc["failed_purchase:order:O-bob:apology_email", "status"] == "skipped"
     assert frame.loc["failed_purchase:order:O-bob:support_failed_task", "status"] == "pending"  # the team still hears
-    with engine.connect() as conn:
+    with duck_engine.connect() as conn:
         ends = conn.execute(sa.text("select distinct end_reason from journey_instances")).scalars().all()
     assert ends == ["stale_at_start"]
