@@ -85,27 +85,30 @@ def trend_chart(data: ReportData, path: Path) -> Path | None:
     if frame.empty:
         return None
     plt = _pyplot()
-    from matplotlib.dates import DateFormatter
-
     currencies = (
         frame.groupby("currency")["net_minor"].apply(lambda s: s.abs().sum()).sort_values(ascending=False).index
     )[:MAX_CURRENCY_PANELS]
+    days = sorted(frame["window_start"].unique())
+    position = {d: i for i, d in enumerate(days)}
+    step = max(1, len(days) // 10)
+    ticks = list(range(0, len(days), step))
+    tick_labels = [pd.Timestamp(days[i]).strftime("%d %b") for i in ticks]
     cols = min(3, len(currencies))
     rows = (len(currencies) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(11, 2.9 * rows), squeeze=False)
     start = pd.Timestamp(data.period.start)
     for ax, currency in zip(axes.flat, currencies, strict=False):
         part = frame[frame["currency"] == currency].sort_values("window_start")
-        days = part["window_start"].dt.tz_convert("UTC").dt.tz_localize(None)
+        x = [position[d] for d in part["window_start"]]
         net = [float(major(v, currency) or 0) for v in part["net_minor"]]
         ordered = [float(major(v, currency) or 0) for v in part["ordered_minor"]]
         colours = ["#1565c0" if d >= start else "#90caf9" for d in part["window_start"]]
-        ax.bar(days, net, width=0.8, color=colours, label="net settled")
-        ax.plot(days, ordered, color=WARN, marker="o", markersize=3, linewidth=1.5, label="ordered")
+        ax.bar(x, net, width=0.8, color=colours, label="net settled")
+        ax.plot(x, ordered, color=WARN, marker="o", markersize=3, linewidth=1.5, label="ordered")
         ax.set_title(currency)
         ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
-        ax.xaxis.set_major_formatter(DateFormatter("%d %b"))
+        ax.set_xticks(ticks, tick_labels, rotation=45, fontsize=8)
+        ax.set_xlim(-0.6, len(days) - 0.4)
     for ax in list(axes.flat)[len(currencies):]:
         ax.set_axis_off()
     axes.flat[0].legend(loc="upper left", fontsize=8, frameon=False)
