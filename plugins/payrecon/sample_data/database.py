@@ -192,12 +192,6 @@ def contract_chunks(com: Commerce, cat: Catalog, name: str, chunk: int = CHUNK, 
         yield build(table, slice(start, start + chunk), cat, form)
 
 
-def contract_columns(com: Commerce, cat: Catalog, name: str) -> dict[str, np.ndarray]:
-    """A whole commerce table in contract columns (tests and small scenarios)."""
-    parts = list(contract_chunks(com, cat, name, chunk=max(1, getattr(com, _BUILDERS[name][1]).rows)))
-    return parts[0]
-
-
 def write_commerce(url: str, com: Commerce, cat: Catalog, fresh_file: bool = False) -> dict[str, int]:
     """Replace the five commerce tables at `url` with the generated rows.
 

@@ -13,7 +13,7 @@ import pandas as pd
 from payrecon.sample_data.catalog import GATEWAY_FORMATS, load_catalog
 from payrecon.sample_data.config import Config
 from payrecon.sample_data.database import write_commerce
-from payrecon.sample_data.orders import CHARGEBACK, REFUNDED, SCENARIOS, build_commerce, order_ids
+from payrecon.sample_data.orders import CHARGEBACK, REFUNDED, REGULAR, SCENARIOS, build_commerce, order_ids
 from payrecon.sample_data.settlements import build_settlements
 from payrecon.sample_data.truth import LINE_STATES, ORDER_STATES, line_states, order_states
 from payrecon.sample_data.writers import clear_previous, write_settlement_files, write_truth
@@ -103,8 +103,10 @@ def generate(
     rows = refunds["order"].to_numpy()
     orders["status"][rows] = "refunded"
     orders["updated_s"][rows] = np.maximum(orders["updated_s"][rows], refunds["refunded_s"].to_numpy())
-    scenario[rows] = REFUNDED
-    scenario[_orders_of_charges(com, lines.loc[lines["type"] == "chargeback", "charge_row"].to_numpy())] = CHARGEBACK
+    # label post-sale events only on otherwise regular orders (a refunded retry stays a retry)
+    scenario[rows[scenario[rows] == REGULAR]] = REFUNDED
+    disputed = _orders_of_charges(com, lines.loc[lines["type"] == "chargeback", "charge_row"].to_numpy())
+    scenario[disputed[scenario[disputed] == REGULAR]] = CHARGEBACK
 
     lines["expected_state"] = line_states(com, lines)
     orders["expected_state"] = order_states(cfg, com, lines, lines["expected_state"].to_numpy())

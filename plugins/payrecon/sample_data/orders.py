@@ -47,17 +47,9 @@ def order_ids(rows: np.ndarray) -> np.ndarray:
     return ids("ORD-", np.asarray(rows) + 1, 8)
 
 
-def customer_ids(numbers: np.ndarray) -> np.ndarray:
-    return ids("CUS-", numbers, 7)
-
-
 def subscription_ids(numbers: np.ndarray) -> np.ndarray:
     """Subscription numbers are 1-based; a negative number means no subscription (None)."""
     return ids_or_none("SUB-", numbers, 8)
-
-
-def attempt_ids(rows: np.ndarray) -> np.ndarray:
-    return ids("ATT-", np.asarray(rows) + 1, 8)
 
 # why a row looks the way it does (written to the ground truth as `scenario`)
 SCENARIOS = np.array(

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from payrecon.sample_data.catalog import (
-    CURRENCIES,
     DISPUTE_FEE_MINOR,
     EUR,
     GATEWAYS,
@@ -226,7 +225,3 @@ def _payouts(cfg: Config, rng: np.random.Generator, lines: pd.DataFrame) -> pd.D
         scenario="payout", net=-sums["net"].to_numpy(), payout_id=payout_id,
     )
     return pd.concat([lines, payouts], ignore_index=True)
-
-
-def currency_codes(idx: np.ndarray) -> np.ndarray:
-    return CURRENCIES[idx]
