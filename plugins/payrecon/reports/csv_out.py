@@ -43,6 +43,6 @@ def write_csvs(data: ReportData, folder: Path) -> dict[str, Path]:
         path = folder / f"{section.key}.csv"
         frame = section_frame(section)
         safe = fmt.safe_frame(frame.astype("object"))
-        safe.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        safe.to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")  # RFC 4180: a CR in a cell is quoted
         paths[section.key] = path
     return paths
