@@ -110,6 +110,12 @@ def main(argv: list[str]) -> int:
     reports = sorted((out / "reports").glob("**/*.html")) if (out / "reports").exists() else []
     if reports:
         print(f"  finance report:  {reports[-1]}")
+        manifest = reports[-1].parent / "manifest.json"
+        if manifest.is_file():
+            import json
+
+            built = json.loads(manifest.read_text(encoding="utf-8"))
+            print(f"                   built in {built['build_seconds']:.2f} s (workbook {built['workbook']})")
     print(f"\ndemo finished in {time.perf_counter() - began:.1f} s")
     return 0
 

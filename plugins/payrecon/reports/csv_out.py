@@ -42,7 +42,11 @@ def write_csvs(data: ReportData, folder: Path) -> dict[str, Path]:
     for section in data.sections:
         path = folder / f"{section.key}.csv"
         frame = section_frame(section)
-        safe = fmt.safe_frame(frame.astype("object"))
+        # only free text can carry a formula; money, counts and times are formatted by us above
+        text_titles = [c.title for c in section.columns if c.kind in ("text", "id")]
+        safe = frame.astype("object")
+        if text_titles:
+            safe[text_titles] = fmt.safe_frame(safe[text_titles])
         safe.to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")  # RFC 4180: a CR in a cell is quoted
         paths[section.key] = path
     return paths
