@@ -96,7 +96,7 @@ class Dispatcher:
         self.conn = self.engine.connect()
         result.cancelled = outbox.cancel_paid(self.conn, now)
         result.reclaimed = outbox.reclaim_expired(self.conn, self.clock(), now, self.delivery.max_attempts)
-        down: set[str] = set()
+        down: dict[str, str] = {}
         batches = 0
         try:
             while max_batches is None or batches < max_batches:
@@ -118,7 +118,7 @@ class Dispatcher:
         return result
 
     def _send_batch(
-        self, claimed: list[outbox.Claimed], now: datetime, lease_until: datetime, down: set[str],
+        self, claimed: list[outbox.Claimed], now: datetime, lease_until: datetime, down: dict[str, str],
         result: DispatchResult,
     ) -> None:
         attempts = {c.outbox_id: c.attempts for c in claimed}
@@ -132,7 +132,7 @@ class Dispatcher:
                 return
             self._send_one(row, attempts.get(row["outbox_id"], int(row["attempts"])), now, down, result)
 
-    def _send_one(self, row: dict, attempts: int, now: datetime, down: set[str], result: DispatchResult) -> None:
+    def _send_one(self, row: dict, attempts: int, now: datetime, down: dict[str, str], result: DispatchResult) -> None:
         outbox_id, channel_name = row["outbox_id"], row["channel"]
         try:
             message = compose(row, self.config, self.templates_dir)
@@ -144,7 +144,7 @@ class Dispatcher:
             self._failed(outbox_id, attempts, now, f"no channel {channel_name!r}", True, result)
             return
         if channel_name in down:  # not tried: the attempt is given back, the row waits like the first one
-            self._failed(outbox_id, attempts - 1, now, f"channel {channel_name} unreachable in this run", False,
+            self._failed(outbox_id, attempts - 1, now, f"not tried, channel down: {down[channel_name]}", False,
                          result, tried=False)
             return
         try:
@@ -154,7 +154,7 @@ class Dispatcher:
             return
         except TransientSendError as exc:
             if exc.channel_down:
-                down.add(channel_name)
+                down[channel_name] = str(exc)
             self._failed(outbox_id, attempts, now, str(exc), False, result)
             return
         if outbox.mark_sent(self.conn, outbox_id, self.worker_id, now, provider_ref):

@@ -57,3 +57,31 @@ def test_plan_advance_dispatch_through_airflow_connections(airflow_env, smtp, ht
     assert len(smtp.mailbox.messages) == report["sent_by_channel"]["email"]
     assert report["invariant_violations"] == 0
     assert report["offline_orders"]["awaiting_manual_processing/USD"]["orders"] == 1
+
+
+def test_without_delivery_connections_nothing_is_lost(monkeypatch: pytest.MonkeyPatch, duck_engine) -> None:
+    """A deployment that has not defined smtp_default / the HTTP connections yet: the run succeeds, the
+    messages wait in the outbox (one attempt counted per channel, not per message) and say why."""
+    url = duck_engine.url.render_as_string()
+    standard_shop().load(duck_engine)
+    duck_engine.dispose()
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DB", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": url}}))
+    for conn_id in ("SMTP_DEFAULT", "PAYRECON_SMS", "PAYRECON_CRM", "PAYRECON_TEAM"):
+        monkeypatch.delenv(f"AIRFLOW_CONN_{conn_id}", raising=False)
+    followup_tasks.plan_followups(
+        {"params": {"window_start": D0.isoformat(), "window_end": D1.isoformat()}, "logical_date": D1}
+    )
+    sent = followup_tasks.dispatch_outbox({"run_id": "scheduled__test"})
+    assert sent["sent_total"] == 0 and sent["dead"] == 0
+    report = followup_tasks.followups_report()
+    assert {s for kind in report["outbox"].values() for s in kind} == {"pending", "cancelled"}
+    from followup_shop import outbox_frame
+
+    from payrecon.warehouse.engine import make_engine
+
+    engine = make_engine(url)
+    frame = outbox_frame(engine)
+    engine.dispose()
+    pending = frame[frame["status"] == "pending"]
+    assert pending["attempts"].sum() == 3  # email, crm, team: one probe each
+    assert pending["last_error"].str.contains("not configured").all()
