@@ -206,49 +206,9 @@ class FollowupConfig(_Strict):
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> FollowupConfig:
-        problems: list[str] = []
-        templates_dir = Path((info.context or {}).get("templates_dir", TEMPLATES_DIR))
+        from payrecon.followups.config_checks import reference_problems
 
-        for action_id, action in self.actions.items():
-            if action.team and action.team not in self.teams:
-                problems.append(f"actions.{action_id}.to: unknown team {action.team!r} (known: {sorted(self.teams)})")
-            if action.channel == "email" and action.team and not self.teams.get(action.team, Team()).email:
-                problems.append(f"actions.{action_id}.to: team {action.team!r} has no email")
-            if action.template:
-                problem = _template_problem(templates_dir, action.template)
-                if problem:
-                    problems.append(f"actions.{action_id}.template: {problem}")
-
-        def check(where: str, ids: list[str]) -> None:
-            for i, action_id in enumerate(ids):
-                if action_id not in self.actions:
-                    problems.append(f"{where}[{i}]: unknown action {action_id!r} (known: {', '.join(sorted(self.actions))})")
-
-        sets = self.action_sets
-        for event in PURCHASE_EVENTS:
-            check(f"action_sets.defaults.{event}", sets.defaults.for_event(event))
-        check("action_sets.offline_order", sets.offline_order)
-        for product_id, product in sets.products.items():
-            for event in PURCHASE_EVENTS:
-                check(f"action_sets.products.{product_id}.{event}", product.for_event(event))
-
-        for journey_id, journey in self.journeys.items():
-            where = f"journeys.{journey_id}"
-            names = [s.name for s in journey.steps]
-            if len(set(names)) != len(names) or "end" in names:
-                problems.append(f"{where}.steps: step names must be unique and not 'end' ({names})")
-            if journey.trigger.products == "courses":
-                if not any(p.course for p in self.products.values()):
-                    problems.append(f"{where}.trigger.products: 'courses' but no product has `course: true`")
-            for i, step in enumerate(journey.steps):
-                if step.send is not None:
-                    check(f"{where}.steps[{i}].send", step.send)
-                if step.await_delivery_of is not None:
-                    earlier = {s.name for s in journey.steps[:i] if s.send is not None}
-                    if step.await_delivery_of not in earlier:
-                        problems.append(
-                            f"{where}.steps[{i}].await_delivery_of: {step.await_delivery_of!r} is not an earlier send step"
-                        )
+        problems = reference_problems(self, Path((info.context or {}).get("templates_dir", TEMPLATES_DIR)))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -262,18 +222,6 @@ class FollowupConfig(_Strict):
         if journey.trigger.products == "courses":
             return self.course_products()
         return list(journey.trigger.products)
-
-
-def _template_problem(templates_dir: Path, name: str) -> str | None:
-    from jinja2 import Environment, FileSystemLoader, TemplateError
-
-    if not (templates_dir / name).is_file():
-        return f"no template {name!r} under {templates_dir}"
-    try:
-        Environment(loader=FileSystemLoader(str(templates_dir))).get_template(name)
-    except TemplateError as exc:
-        return f"template {name!r} does not compile: {exc}"
-    return None
 
 
 def _format(exc: ValidationError) -> list[str]:
