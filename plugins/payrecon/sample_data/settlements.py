@@ -83,7 +83,10 @@ def build_settlements(cfg: Config, cat: Catalog, com: Commerce) -> tuple[pd.Data
     currency_off = pool(arrives & (cur != USD), scaled(m, 0.002, 2), "currency_mismatch")
     if len(currency_off) == 0:
         currency_off = pool(arrives, scaled(m, 0.002, 2), "currency_mismatch")
-    fx = pool(arrives & (gw == STRIPE) & np.isin(cur, [EUR, GBP]), scaled(m, 0.01, 3), "fx")
+    # FX: settled in USD, presented in the order's currency (mostly Stripe, a few on the generic gateway)
+    fx_cand = arrives & np.isin(cur, [EUR, GBP])
+    fx_stripe = pool(fx_cand & (gw == STRIPE), scaled(m, 0.008, 3), "fx")
+    fx = np.sort(np.concatenate([fx_stripe, pool(fx_cand & (gw != STRIPE), scaled(m, 0.002, 2), "fx")]))
     dup = pool(day + lag + 1 <= last_day, scaled(m, 0.002, 2), "settled_twice")
     refund = pool(arrives & (at + 2 * DAY < cfg.as_of), scaled(m, 0.005, 3), "refund")
     chargeback = pool(arrives & (at + 3 * DAY < cfg.as_of), scaled(m, 0.002, 2), "chargeback")

@@ -56,6 +56,8 @@ def test_stripe_files_have_the_stripe_columns(scenario, files) -> None:
     generic = pd.concat([f for (g, _), f in files.items() if g == "acmepay"])
     assert generic["occurred_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
     assert set(generic["type"]) >= {"charge", "fee", "payout", "adjustment"}
+    presented = generic[generic["presentment_amount"] != ""]
+    assert len(presented) >= 1 and (presented["presentment_currency"] != presented["currency"]).all()
 
 
 def test_money_is_exact_with_the_currency_digits(files) -> None:
