@@ -159,10 +159,10 @@ def land_bytes(
     started = _time.perf_counter()
     file_id = hashlib.sha256(data).hexdigest()
     rep = FileReport(gateway, file_name, report_date.isoformat(), fmt, file_id, STATUS_SKIPPED)
-    with engine.connect() as conn:
-        landed = _already_landed(conn, file_id)
-        conn.rollback()
-        if landed:
+    # One transaction per file: the checksum check, then (parsed and validated meanwhile) lines, quarantine
+    # and manifest. Never committed here by hand: a caller may run it inside its own outer transaction.
+    with engine.begin() as conn:
+        if _already_landed(conn, file_id):
             log.info("skip %s/%s: already landed (sha256 %s)", gateway, file_name, file_id[:12])
             return rep
         _land_new(conn, rep, data, file_name=file_name, gateway=gateway, fmt=fmt, report_date=report_date,
@@ -196,7 +196,7 @@ def _land_new(
     source_uri: str | None,
     config: IngestionConfig,
 ) -> None:
-    """Parse and validate (no transaction open), then write everything in one transaction."""
+    """Parse and validate, then write lines, quarantine and manifest on `conn` (the caller's transaction)."""
     file_id = rep.file_id
     window_start = datetime.combine(report_date, time(), tzinfo=UTC)
     ctx = FileContext(file_name, gateway, report_date, config.limits.max_abs_amount)
@@ -233,37 +233,33 @@ def _land_new(
     qframe = Q.frame(
         bad, file_id=file_id, file_name=file_name, gateway=gateway, window_start=window_start, quarantined_at=now
     )
-    with conn.begin():
-        if _already_landed(conn, file_id):  # landed meanwhile by a parallel task
-            rep.status, rep.lines_read, rep.lines_loaded, rep.lines_quarantined = STATUS_SKIPPED, 0, 0, 0
-            return
-        if lines is not None and len(lines):
-            insert_frame(conn, "settlement_lines", lines)
-        if len(qframe):
-            insert_frame(conn, "quarantine", qframe)
-        conn.execute(
-            text(
-                "insert into landed_files (file_id, gateway, format, file_name, report_date, byte_size,"
-                " lines_read, lines_loaded, lines_quarantined, status, landed_at, detail, source_uri)"
-                " values (:file_id, :gateway, :format, :file_name, :report_date, :byte_size, :lines_read,"
-                " :lines_loaded, :lines_quarantined, :status, :landed_at, :detail, :source_uri)"
-            ),
-            {
-                "file_id": file_id,
-                "gateway": gateway,
-                "format": fmt,
-                "file_name": file_name,
-                "report_date": report_date,
-                "byte_size": len(data),
-                "lines_read": rep.lines_read,
-                "lines_loaded": rep.lines_loaded,
-                "lines_quarantined": rep.lines_quarantined,
-                "status": rep.status,
-                "landed_at": now,
-                "detail": rep.detail,
-                "source_uri": source_uri,
-            },
-        )
+    if lines is not None and len(lines):
+        insert_frame(conn, "settlement_lines", lines)
+    if len(qframe):
+        insert_frame(conn, "quarantine", qframe)
+    conn.execute(
+        text(
+            "insert into landed_files (file_id, gateway, format, file_name, report_date, byte_size,"
+            " lines_read, lines_loaded, lines_quarantined, status, landed_at, detail, source_uri)"
+            " values (:file_id, :gateway, :format, :file_name, :report_date, :byte_size, :lines_read,"
+            " :lines_loaded, :lines_quarantined, :status, :landed_at, :detail, :source_uri)"
+        ),
+        {
+            "file_id": file_id,
+            "gateway": gateway,
+            "format": fmt,
+            "file_name": file_name,
+            "report_date": report_date,
+            "byte_size": len(data),
+            "lines_read": rep.lines_read,
+            "lines_loaded": rep.lines_loaded,
+            "lines_quarantined": rep.lines_quarantined,
+            "status": rep.status,
+            "landed_at": now,
+            "detail": rep.detail,
+            "source_uri": source_uri,
+        },
+    )
 
 
 def _already_landed(conn: Connection, file_id: str) -> bool:
