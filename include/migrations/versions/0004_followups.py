@@ -53,6 +53,7 @@ def upgrade() -> None:
     op.create_index("ix_followup_outbox_due", "followup_outbox", ["status", "next_attempt_at"])
     op.create_index("ix_followup_outbox_order", "followup_outbox", ["order_id"])
     op.create_index("ix_followup_outbox_journey", "followup_outbox", ["journey_instance_id"])
+    op.create_index("ix_followup_outbox_purchase", "followup_outbox", ["purchase_id", "event_kind", "action_id"])
     # The CRM's view of contacts: matched on first name, last name and email (source 000).
     op.create_table(
         "followup_contacts",

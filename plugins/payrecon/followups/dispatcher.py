@@ -4,8 +4,10 @@ Guarantees (PostgreSQL and DuckDB):
 - A row is sent only by the dispatcher that claimed it (`for update skip locked` on PostgreSQL, a
   single writing process on DuckDB); its outcome is recorded only while that claim holds.
 - Every message of a row carries the same Message-ID / Idempotency-Key, on every attempt.
-- The one window left: a message accepted by the server, then the dispatcher dies before its `sent`
-  commit. The claim expires, the row is sent again (same Message-ID): at-least-once, never lost.
+- The window left: a message accepted by the server, then the dispatcher dies (or loses the database)
+  before its `sent` commit. The claim expires, the row is sent again (same Message-ID /
+  Idempotency-Key): at-least-once, never lost. A single send that outlives its lease (longer than the
+  margin below) could likewise be taken over; the margin exceeds the channels' timeouts.
 - A transient failure goes back to pending with exponential backoff; after `max_attempts`, or at a
   permanent failure, the row is dead-lettered. Pending rows whose customer has paid are cancelled.
 """
@@ -31,7 +33,8 @@ from payrecon.followups.config import FollowupConfig
 
 log = logging.getLogger(__name__)
 
-LEASE_MARGIN = timedelta(seconds=30)
+# stop claiming sends this long before the lease ends: longer than one send can take (SMTP timeout 30 s)
+LEASE_MARGIN = timedelta(seconds=60)
 
 
 def wall_clock() -> datetime:
