@@ -78,6 +78,13 @@ def strings(series: pd.Series | None, n: int) -> pa.ChunkedArray:
     return pc.utf8_trim_whitespace(arr)
 
 
+def map_values(keys: np.ndarray, mapping: dict[str, str], default: str) -> np.ndarray:
+    """Vectorised dict lookup over an object array (Python runs once per distinct value, not per row)."""
+    uniques, codes = np.unique(keys.astype(str), return_inverse=True)
+    targets = np.array([mapping.get(u, default) for u in uniques], dtype=object)
+    return targets[codes] if len(keys) else np.empty(0, dtype=object)
+
+
 def np_str(arr: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from payrecon.ingestion import fields as F
@@ -114,19 +115,22 @@ def parse(data: bytes, ctx: FileContext) -> ParsedFile:
 
     psp = col("Psp Reference")
     modref = col("Modification Reference")
-    source = pc.if_else(pc.equal(pc.utf8_length(modref), 0), psp, modref).to_numpy(zero_copy_only=False)
-    source = source.astype(object)
-    kinds = kind_raw.to_numpy(zero_copy_only=False)
+    ref = pc.if_else(pc.equal(pc.utf8_length(modref), 0), psp, modref)
     # an Adyen payment's Settled and Refunded rows share the Psp Reference: keep the row type in the ref;
     # rows without any reference (fees, payouts) are named by batch, type and line
-    batch_np = col("Batch Number").to_numpy(zero_copy_only=False) if "Batch Number" in frame.columns else None
-    source = np.array(
-        [
-            f"{s}:{k}" if s else f"batch{batch_np[i] if batch_np is not None else ''}:{k}:line{int(table.line_no[i])}"
-            for i, (s, k) in enumerate(zip(source, kinds, strict=True))
-        ],
-        dtype=object,
+    batch_col = col("Batch Number") if "Batch Number" in frame.columns else col(None)
+    line_text = pa.chunked_array([pa.array(table.line_no.astype(str), pa.large_string())]) if n else ref
+    def lit(text: str) -> pa.Scalar:
+        return pa.scalar(text, pa.large_string())
+
+    synthetic = pc.binary_join_element_wise(
+        pc.binary_join_element_wise(lit("batch"), batch_col, lit("")),
+        kind_raw,
+        pc.binary_join_element_wise(lit("line"), line_text, lit("")),
+        lit(":"),
     )
+    named = pc.binary_join_element_wise(ref, kind_raw, lit(":"))
+    source = pc.if_else(pc.equal(pc.utf8_length(ref), 0), synthetic, named)
     psp_np = psp.to_numpy(zero_copy_only=False).astype(object)
     charge = np.where(np.isin(line_type, ("charge", "refund", "chargeback")) & (psp_np != ""), psp_np, None)
     payout_col = col("Batch Number") if "Batch Number" in frame.columns else None
@@ -134,7 +138,7 @@ def parse(data: bytes, ctx: FileContext) -> ParsedFile:
     _check_payouts(table, line_type, ncur.codes.to_numpy(zero_copy_only=False), net, errors, payout_col)
 
     columns = {
-        "source_ref": pd.Series(source, dtype="str"),
+        "source_ref": F.optional_text(source),
         "line_type": line_type,
         "charge_id": pd.Series(charge, dtype="str"),
         "order_ref": F.optional_text(col("Merchant Reference")),

@@ -58,7 +58,7 @@ def parse(data: bytes, ctx: FileContext) -> ParsedFile:
     known = np.isin(kind, list(TYPES))
     errors.add(~known, "Transaction Type",
                lambda i: f"field 'Transaction Type': {F.show(kind[i])} is not sale or credit")
-    line_type = np.array([TYPES.get(k, "adjustment") for k in kind], dtype=object)
+    line_type = F.map_values(kind, TYPES, "adjustment")
 
     txn = col("Transaction ID")
     errors.add_same(F.blank(txn), "Transaction ID", "field 'Transaction ID': missing id")

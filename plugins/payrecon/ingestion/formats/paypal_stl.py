@@ -117,10 +117,7 @@ def parse(data: bytes, ctx: FileContext) -> ParsedFile:
     # SB records → a CSV with the CH names as header, read by the vectorised reader
     sb_rows = nonblank[is_sb]
     header_line = ",".join(f'"{c}"' for c in ch).encode()
-    parts = [header_line]
-    for r in sb_rows:
-        parts.append(body[rec.starts[r] : rec.ends[r]])
-    synthetic = b"\n".join(parts) + b"\n"
+    synthetic = header_line + b"\n" + _join_records(body, rec, sb_rows) + b"\n"
     table = read_csv(synthetic, delimiter=",")
     # map synthetic line numbers back to the file's
     spans = np.array([body.count(b"\n", int(rec.starts[r]), int(rec.ends[r])) + 1 for r in sb_rows]) if (
@@ -146,7 +143,7 @@ def parse(data: bytes, ctx: FileContext) -> ParsedFile:
 
     code = col("Transaction Event Code")
     codes = code.to_numpy(zero_copy_only=False).astype(object)
-    line_type = np.array([line_type_of(c) for c in codes], dtype=object) if n else np.empty(0, dtype=object)
+    line_type = F.map_values(codes, {c: line_type_of(c) for c in set(codes.tolist()) if c}, "adjustment")
     errors.add_same(F.blank(code), "Transaction Event Code", "field 'Transaction Event Code': missing T-code")
     txn = col("Transaction ID")
     errors.add_same(F.blank(txn), "Transaction ID", "field 'Transaction ID': missing id")
@@ -204,6 +201,19 @@ def parse(data: bytes, ctx: FileContext) -> ParsedFile:
     parsed = split(table, columns, errors)
     parsed.notes.append(f"{len(sb_rows)} SB rows; totals tie to SF/RF footers")
     return parsed
+
+
+def _join_records(body: bytes, rec, rows: np.ndarray) -> bytes:  # noqa: ANN001 - _Records
+    """The records `rows` joined by newlines, sliced in runs of consecutive records (not one by one)."""
+    if not len(rows):
+        return b""
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    run_starts = np.concatenate(([0], breaks))
+    run_ends = np.concatenate((breaks, [len(rows)]))
+    chunks = [
+        body[int(rec.starts[rows[a]]) : int(rec.ends[rows[z - 1]])] for a, z in zip(run_starts, run_ends, strict=True)
+    ]
+    return b"\n".join(chunks)
 
 
 def _raw(records: list[tuple[int, str, list[str]]], line_no: int) -> str:
