@@ -23,6 +23,7 @@ PIPELINE = (
     "settlements_ingest",
     "orders_ingest",
     "reconcile",
+    "payout_match",
     "order_rules",
     "followups_plan",
     "followups_dispatch",

@@ -488,3 +488,57 @@ def month_from_context(context: dict[str, Any]) -> str:
     if start is None:
         raise ValueError("no month: give the param month (YYYY-MM) or run from the monthly schedule")
     return start.strftime("%Y-%m")
+
+
+# --- Finance (issue 9): payouts, bank, tolerances, fees, FX, exceptions, month close ------------------
+
+FINANCE_ASSET = "payrecon.finance"
+VAR_TOLERANCES_CONFIG = "payrecon_tolerances_config"
+VAR_FEE_SCHEDULES_CONFIG = "payrecon_fee_schedules_config"
+VAR_EXCEPTION_OWNERS = "payrecon_exception_owners"
+
+
+def finance_config_from_airflow() -> Any:
+    """`FinanceConfig`: the checked tolerance and fee files (paths overridable by Variables), the grace
+    period of reconciliation, and default owners per exception kind (Variable, JSON object)."""
+    from payrecon.finance.fees import DEFAULT_PATH as FEES_PATH
+    from payrecon.finance.run import load_config
+    from payrecon.finance.tolerances import DEFAULT_PATH as TOLERANCES_PATH
+
+    owners = json.loads(_variable(VAR_EXCEPTION_OWNERS, "{}") or "{}")
+    return load_config(
+        Path(_variable(VAR_TOLERANCES_CONFIG, str(TOLERANCES_PATH))),
+        Path(_variable(VAR_FEE_SCHEDULES_CONFIG, str(FEES_PATH))),
+        grace_days=int(_variable(VAR_GRACE_DAYS, "3")),
+        owners=owners,
+    )
+
+
+def month_close_params() -> dict[str, Any]:
+    """The month-close form: the month (as `month_params`) and whether a blocked close fails the run."""
+    from airflow.sdk import Param
+
+    return {
+        **month_params(),
+        "fail_when_blocked": Param(True, type="boolean",
+                                   description="Fail the run when an item is neither final nor explained."),
+    }
+
+
+def resolve_params() -> dict[str, Any]:
+    """The form finance fills to resolve one exception (or, with no exception id, to apply dropped workbooks)."""
+    from airflow.sdk import Param
+
+    return {
+        "exception_id": Param(None, type=["null", "string"],
+                              description="The exception to resolve (from the exceptions workbook). Empty: only "
+                                          "apply the workbooks dropped in the resolutions inbox."),
+        "action": Param("force_match", type="string",
+                        enum=["force_match", "write_off", "dispute", "refund", "reopen", "assign"],
+                        description="force_match and write_off need a note; assign needs a new owner."),
+        "note": Param(None, type=["null", "string"], description="Why (kept in the audit log)."),
+        "write_off_amount": Param(None, type=["null", "string"],
+                                  description="write_off only: amount in major units; empty = the exception's."),
+        "new_owner": Param(None, type=["null", "string"], description="Hand the exception to this owner."),
+        "resolved_by": Param(None, type=["null", "string"], description="Your name, for the audit log."),
+    }

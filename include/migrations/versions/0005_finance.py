@@ -126,7 +126,6 @@ def upgrade() -> None:
         sa.Column("settled_minor", MINOR),
         sa.Column("difference_minor", MINOR),
         sa.Column("write_off_minor", MINOR),
-        sa.Column("as_of", TS, nullable=False),
         sa.Column("detail", sa.Text),
     )
     op.create_index("ix_finance_matches_window", "finance_matches", ["window_start", "item_type"])
@@ -149,7 +148,6 @@ def upgrade() -> None:
         sa.Column("bank_booking_date", sa.Date),
         sa.Column("bank_difference_minor", MINOR),
         sa.Column("state", sa.Text, nullable=False),
-        sa.Column("as_of", TS, nullable=False),
     )
     op.create_index("ix_payouts_window", "payouts", ["window_start"])
 
@@ -227,7 +225,6 @@ def upgrade() -> None:
         sa.Column("amount_minor", MINOR),
         sa.Column("detail", sa.Text),
         sa.Column("opened_at", TS, nullable=False),
-        sa.Column("as_of", TS, nullable=False),
         sa.Column("aged_as_of", TS, nullable=False),
         sa.Column("age_days", sa.Integer, nullable=False),
         sa.Column("age_bucket", sa.Text, nullable=False),

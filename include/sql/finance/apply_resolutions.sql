@@ -2,6 +2,7 @@
 -- and to the state of the items they hold. The latest decisive entry of an exception wins
 -- (force_match, write_off, dispute, refund; reopen clears it); the latest entry naming an owner sets
 -- the owner. A write-off resolution adds a write-off row; one superseded later gets a reversal row.
+-- Open-exception counts of the windows follow.
 -- Everything here is derived from the log, so re-running any window keeps every resolution.
 -- Binds: none.
 drop table if exists _fin_latest_resolution
@@ -118,3 +119,11 @@ where w.source = 'resolution'
         from write_offs as v
         where v.write_off_id = 'reversal:' || w.resolution_id
     )
+;
+update finance_windows
+set open_exceptions = (
+    select count(*)
+    from exceptions as e
+    where e.status = 'open'
+      and e.window_start = finance_windows.window_start
+)

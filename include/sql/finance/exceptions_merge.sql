@@ -13,7 +13,7 @@ where exists (
 ;
 insert into exceptions (
     exception_id, kind, item_type, item_id, window_start, gateway, currency, amount_minor, detail,
-    opened_at, as_of, aged_as_of, age_days, age_bucket, owner, status
+    opened_at, aged_as_of, age_days, age_bucket, owner, status
 )
 select
     exception_id,
@@ -26,7 +26,6 @@ select
     amount_minor,
     detail,
     opened_at,
-    as_of,
     aged_as_of,
     age_days,
     age_bucket,
@@ -43,5 +42,4 @@ on conflict (exception_id) do update set
     amount_minor = excluded.amount_minor,
     detail = excluded.detail,
     opened_at = excluded.opened_at,
-    as_of = excluded.as_of,
     aged_as_of = greatest(exceptions.aged_as_of, excluded.aged_as_of)

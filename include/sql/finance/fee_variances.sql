@@ -112,7 +112,7 @@ from final
 ;
 insert into _fin_new_exceptions (
     exception_id, kind, item_type, item_id, window_start, gateway, currency, amount_minor, detail,
-    opened_at, as_of, aged_as_of, age_days, age_bucket, owner, status
+    opened_at, aged_as_of, age_days, age_bucket, owner, status
 )
 select
     'fee_variance:settlement_line:' || f.line_id as exception_id,
@@ -126,7 +126,6 @@ select
     'fee ' || cast(f.fee_minor as varchar) || ' against ' || cast(f.expected_fee_minor as varchar)
     || ' by the schedule (' || f.schedule || ')' as detail,
     l.occurred_at as opened_at,
-    cast(:as_of as timestamp with time zone) as as_of,
     cast(:as_of as timestamp with time zone) as aged_as_of,
     0 as age_days,
     '<1d' as age_bucket,

@@ -11,7 +11,7 @@ where item_type = 'settlement_line'
 ;
 insert into finance_matches (
     item_type, item_id, window_start, gateway, currency, group_id, match_kind, decided_state, state,
-    exception_id, expected_minor, settled_minor, difference_minor, write_off_minor, as_of, detail
+    exception_id, expected_minor, settled_minor, difference_minor, write_off_minor, detail
 )
 with
 
@@ -169,7 +169,6 @@ final as (
         compared_minor as settled_minor,
         cast(null as bigint) as difference_minor,
         case when decided_state = 'written_off' then write_off_minor end as write_off_minor,
-        cast(:as_of as timestamp with time zone) as as_of,
         case
             when line_type = 'refund' and charged_minor is not null and refunded_minor < charged_minor
                 then 'partial refund: ' || cast(refunded_minor as varchar) || ' of ' || cast(charged_minor as varchar)
@@ -187,7 +186,7 @@ select * from final
 ;
 insert into _fin_new_exceptions (
     exception_id, kind, item_type, item_id, window_start, gateway, currency, amount_minor, detail,
-    opened_at, as_of, aged_as_of, age_days, age_bucket, owner, status
+    opened_at, aged_as_of, age_days, age_bucket, owner, status
 )
 with
 
@@ -202,7 +201,6 @@ line_exceptions as (
         l.currency,
         l.gross_minor as amount_minor,
         l.occurred_at as opened_at,
-        m.as_of,
         l.charge_id,
         l.source_ref
     from finance_matches as m
@@ -235,8 +233,7 @@ select
         else e.kind
     end as detail,
     e.opened_at,
-    e.as_of,
-    e.as_of as aged_as_of,
+    cast(:as_of as timestamp with time zone) as aged_as_of,
     0 as age_days,
     '<1d' as age_bucket,
     coalesce(k.owner, 'finance') as owner,

@@ -8,7 +8,7 @@ where item_type = 'order'
 ;
 insert into finance_matches (
     item_type, item_id, window_start, gateway, currency, group_id, match_kind, decided_state, state,
-    exception_id, expected_minor, settled_minor, difference_minor, write_off_minor, as_of, detail
+    exception_id, expected_minor, settled_minor, difference_minor, write_off_minor, detail
 )
 with
 
@@ -85,7 +85,6 @@ final as (
         settled_minor,
         difference_minor,
         write_off_minor,
-        coalesce(group_as_of, order_as_of) as as_of,
         case
             when recon_state = 'offline' then 'offline order: never sent to the gateway, not revenue (R12)'
             when n_orders > 1 then 'one charge for ' || cast(n_orders as varchar) || ' orders (combined invoice)'
@@ -100,7 +99,7 @@ select * from final
 ;
 insert into _fin_new_exceptions (
     exception_id, kind, item_type, item_id, window_start, gateway, currency, amount_minor, detail,
-    opened_at, as_of, aged_as_of, age_days, age_bucket, owner, status
+    opened_at, aged_as_of, age_days, age_bucket, owner, status
 )
 with
 
@@ -160,7 +159,7 @@ order_exceptions as (
         m.expected_minor as amount_minor,
         'charged without a gateway charge id; no settlement line can match it' as detail,
         m.window_start as opened_at,
-        m.as_of
+        o.as_of
     from finance_matches as m
     inner join _fin_orders as o
         on o.order_id = m.item_id
@@ -186,7 +185,6 @@ select
     u.amount_minor,
     u.detail,
     u.opened_at,
-    u.as_of,
     u.as_of as aged_as_of,
     0 as age_days,
     '<1d' as age_bucket,

@@ -1,5 +1,6 @@
--- One row per window the finance step ran for, with the as-of its items were decided at. Earlier
--- windows whose items this run re-decided now stand as of this run's as-of; counts are kept current.
+-- One row per window the finance step ran for, with the as-of its items were decided at. Other
+-- windows whose items this run re-decided now stand at least as of this window's end (never more: a
+-- re-run of a window whose own as-of moved on must not move theirs); counts are kept current.
 -- Binds: :window_start, :window_end, :as_of.
 drop table if exists _fin_touched_windows
 ;
@@ -11,9 +12,9 @@ union
 select window_start from _fin_bank
 ;
 update finance_windows
-set as_of = cast(:as_of as timestamp with time zone)
+set as_of = cast(:window_end as timestamp with time zone)
 where window_start <> :window_start
-  and as_of < :as_of
+  and as_of < :window_end
   and window_start in (select window_start from _fin_touched_windows)
 ;
 delete from finance_windows
@@ -31,7 +32,7 @@ union all
 select
     t.window_start,
     t.window_start + interval '1 day',
-    cast(:as_of as timestamp with time zone),
+    cast(:window_end as timestamp with time zone),
     0, 0, 0, 0, 0
 from _fin_touched_windows as t
 where t.window_start <> :window_start

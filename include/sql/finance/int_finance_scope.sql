@@ -2,11 +2,11 @@
 -- Orders: the window's own orders, orders edited during it, orders still pending from earlier windows,
 -- and the orders of every charge settled by a line of this window, widened to the orders sharing their
 -- charges (a combined invoice). Each is decided as of its window's finance as-of moved forward to this
--- run's as-of: as-ofs only grow, so re-running a window gives the same rows (R15).
+-- window's end: as-ofs only grow, so re-running a window gives the same rows (R15).
 -- Edges: the succeeded, charged attempts of those orders. A charge shared by several orders forms one
 -- many-to-one group `charge:<id>`; otherwise an order's charges form its group `order:<id>` (one order
 -- paid by one or several captures).
--- Binds: :window_start, :window_end, :as_of.
+-- Binds: :window_start, :window_end.
 drop table if exists _fin_orders
 ;
 create temporary table _fin_orders as
@@ -68,7 +68,7 @@ final as (
     select
         o.order_id,
         r.window_start,
-        greatest(coalesce(fw.as_of, :as_of), :as_of) as as_of
+        greatest(coalesce(fw.as_of, :window_end), :window_end) as as_of
     from orders as o
     inner join scoped as s
         on s.order_id = o.order_id

@@ -4,8 +4,9 @@
 -- passed a payout is in transit; after it, not in the bank. A gateway deposit on the bank statement
 -- that no payout claims is reported too.
 -- Decided: payouts with a line in this window, payouts of earlier windows not yet tied, the window's bank
--- lines and bank lines not yet tied; each as of its window's finance as-of moved forward to :as_of.
--- Binds: :window_start, :as_of.
+-- lines and bank lines not yet tied, payouts tied to this window's bank lines; each as of its window's
+-- finance as-of moved forward to this window's end.
+-- Binds: :window_start, :window_end.
 drop table if exists _fin_payout_keys
 ;
 create temporary table _fin_payout_keys as
@@ -22,6 +23,14 @@ select
 from payouts
 where window_start < :window_start
   and state not in ('tied', 'written_off')
+union
+select
+    p.gateway,
+    p.payout_id
+from payouts as p
+inner join bank_statement_lines as b
+    on b.bank_line_id = p.bank_line_id
+where b.window_start = :window_start
 ;
 drop table if exists _fin_payouts
 ;
@@ -50,7 +59,7 @@ dated as (
         p.gateway,
         p.payout_id,
         p.window_start,
-        greatest(coalesce(fw.as_of, :as_of), :as_of) as as_of
+        greatest(coalesce(fw.as_of, :window_end), :window_end) as as_of
     from placed as p
     left join finance_windows as fw
         on fw.window_start = p.window_start
@@ -179,7 +188,7 @@ select
     l.*,
     a.gateway,
     coalesce(t.date_window_days, 3) as date_window_days,
-    greatest(coalesce(fw.as_of, :as_of), :as_of) as as_of
+    greatest(coalesce(fw.as_of, :window_end), :window_end) as as_of
 from lines as l
 left join attributed as a
     on a.bank_line_id = l.bank_line_id
@@ -243,7 +252,7 @@ where exists (
 insert into payouts (
     gateway, payout_id, window_start, currency, payout_at, has_payout_line, amount_minor, lines_net_minor,
     line_count, sum_difference_minor, bank_line_id, bank_amount_minor, bank_booking_date,
-    bank_difference_minor, state, as_of
+    bank_difference_minor, state
 )
 select
     p.gateway,
@@ -266,8 +275,7 @@ select
         when t.bank_line_id is not null then 'written_off'
         when cast(p.as_of as date) > p.payout_date + p.date_window_days then 'not_in_bank'
         else 'in_transit'
-    end as state,
-    p.as_of
+    end as state
 from _fin_payouts as p
 left join _fin_payout_ties as t
     on t.gateway = p.gateway
@@ -316,7 +324,7 @@ where (item_type = 'payout' and item_id in (select gateway || ':' || payout_id f
 ;
 insert into finance_matches (
     item_type, item_id, window_start, gateway, currency, group_id, match_kind, decided_state, state,
-    exception_id, expected_minor, settled_minor, difference_minor, write_off_minor, as_of, detail
+    exception_id, expected_minor, settled_minor, difference_minor, write_off_minor, detail
 )
 with
 
@@ -352,7 +360,6 @@ payout_rows as (
         d.bank_amount_minor as settled_minor,
         d.bank_difference_minor as difference_minor,
         case when d.state = 'written_off' then d.bank_difference_minor end as write_off_minor,
-        d.as_of,
         case
             when d.state = 'lines_do_not_sum' then 'lines sum to ' || cast(d.lines_net_minor as varchar)
                 || ', payout is ' || cast(d.amount_minor as varchar)
@@ -377,7 +384,6 @@ payout_line_rows as (
         -l.net_minor as settled_minor,
         cast(null as bigint) as difference_minor,
         cast(null as bigint) as write_off_minor,
-        d.as_of,
         'payout ' || d.payout_id || ': ' || d.state as detail
     from settlement_lines as l
     inner join decided as d
@@ -410,7 +416,6 @@ bank_rows as (
         b.amount_minor as settled_minor,
         t.difference_minor,
         cast(null as bigint) as write_off_minor,
-        b.as_of,
         case
             when t.bank_line_id is not null then 'payout ' || t.gateway || ':' || t.payout_id
             when b.gateway is null then 'not a gateway deposit'
@@ -443,7 +448,6 @@ select
     settled_minor,
     difference_minor,
     write_off_minor,
-    as_of,
     detail
 from unioned
 ;
@@ -460,7 +464,7 @@ from _fin_bank
 ;
 insert into _fin_new_exceptions (
     exception_id, kind, item_type, item_id, window_start, gateway, currency, amount_minor, detail,
-    opened_at, as_of, aged_as_of, age_days, age_bucket, owner, status
+    opened_at, aged_as_of, age_days, age_bucket, owner, status
 )
 with
 
@@ -490,7 +494,7 @@ raised as (
             when m.item_type = 'payout' then p.payout_at
             else cast(b.booking_date as timestamp with time zone)
         end as opened_at,
-        m.as_of
+        coalesce(p.as_of, b.as_of) as as_of
     from finance_matches as m
     left join _fin_payouts as p
         on m.item_type = 'payout'
@@ -514,7 +518,6 @@ select
     r.amount_minor,
     r.detail,
     r.opened_at,
-    r.as_of,
     r.as_of as aged_as_of,
     0 as age_days,
     '<1d' as age_bucket,

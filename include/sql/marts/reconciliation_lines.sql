@@ -30,14 +30,17 @@ charge_lines_so_far as (
 ),
 
 succeeded_attempts as (
+    -- one row per charge: a charge several orders share (a combined invoice) is expected to settle
+    -- their sum, and is named by its first order
     select
-        a.order_id,
+        min(a.order_id) as order_id,
         a.gateway_charge_id as charge_id,
-        a.amount_minor,
-        a.currency
+        cast(sum(a.amount_minor) as bigint) as amount_minor,
+        min(a.currency) as currency
     from payment_attempts as a
     where a.status = 'succeeded'
       and a.gateway_charge_id is not null
+    group by a.gateway_charge_id
 ),
 
 ranked_charges as (

@@ -2,8 +2,9 @@
 settlement line, order, payout and bank line of each window in one transaction (SQL in
 `include/sql/finance/`), raise and age exceptions, and re-apply every hand-made resolution.
 
-A window's finance as-of is the latest of its end, its reconciliation as-of and its own stored as-of:
-it only moves forward, so re-running a window or a month gives the same rows (R15).
+A window's finance as-of is the later of its end and its stored as-of, which a later window's run moves
+forward when it re-decides items of this window (a payout tied by a later deposit, an order settled by a
+late line): as-ofs only move forward, so re-running a window or a month gives the same rows (R15).
 """
 
 from __future__ import annotations
@@ -113,8 +114,8 @@ def window_as_of(conn: Connection, window: Window) -> datetime:
     stored = conn.execute(
         text("select as_of from finance_windows where window_start = :ws"), {"ws": window.start}
     ).scalar()
-    candidates = [window.end, _aware(recon, window.end), _aware(stored, window.end)]
-    return max(c for c in candidates if c is not None)
+    stored = _aware(stored, window.end)
+    return max(window.end, stored) if stored is not None else window.end
 
 
 def _counts(conn: Connection, window: Window) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
