@@ -26,14 +26,14 @@ exceptions as (
 dated as (
     select
         e.*,
-        case when e.item_type = 'order' then o.created_at else l.occurred_at end as occurred_at
+        coalesce(o.created_at, l.occurred_at) as occurred_at,
+        l.source_ref as gateway_ref
     from exceptions as e
     left join orders as o
         on e.item_type = 'order'
        and o.order_id = e.item_id
     left join settlement_lines as l
-        on e.item_type = 'settlement_line'
-       and l.line_id = e.item_id
+        on l.line_id = e.line_id
 ),
 
 final as (
@@ -43,6 +43,7 @@ final as (
         item_type,
         item_id,
         order_id,
+        gateway_ref,
         line_id,
         gateway,
         currency,

@@ -1,6 +1,7 @@
 -- What is still unrecovered at the period's end: purchases whose attempts all failed (started within
 -- the lookback), failed installments not paid, offline orders not yet processed by hand (R12); with
--- the follow-ups sent so far and the next automatic retry, if any (R2). Needs _report_outbox.
+-- the follow-ups sent so far, those still waiting to go out, and the next automatic retry (R2).
+-- Needs _report_outbox.
 -- Binds: :lookback_start, :period_end.
 with
 
@@ -151,6 +152,19 @@ touches as (
       and t.sent_at < :period_end
 ),
 
+waiting as (
+    -- follow-ups queued but not delivered yet (a channel down or not configured shows here)
+    select
+        s.kind,
+        s.reference,
+        count(*) as followups_waiting
+    from subject_orders as s
+    inner join _report_outbox as t
+        on t.order_id = s.order_id
+    where t.status in ('pending', 'sending')
+    group by s.kind, s.reference
+),
+
 final as (
     select
         i.kind,
@@ -162,6 +176,7 @@ final as (
         i.failed_at,
         cast(cast(:period_end as date) - cast(i.failed_at as date) as bigint) as age_days,
         cast(coalesce(t.followups_sent, 0) as bigint) as followups_sent,
+        cast(coalesce(w.followups_waiting, 0) as bigint) as followups_waiting,
         t.channel as last_followup_channel,
         t.action_id as last_followup_action,
         t.sent_at as last_followup_at,
@@ -171,6 +186,9 @@ final as (
         on t.kind = i.kind
        and t.reference = i.reference
        and t.touch_rank = 1
+    left join waiting as w
+        on w.kind = i.kind
+       and w.reference = i.reference
     left join retry_list as r
         on r.order_id = i.order_id
 )

@@ -55,7 +55,7 @@ def cell(kind: str, value: Any, currency: Any, locale: str) -> dict[str, str]:
     if kind == "hours":
         return {"text": fmt.hours_text(value), "cls": "num"}
     if kind == "datetime":
-        return {"text": fmt.utc_text(value), "cls": ""}
+        return {"text": fmt.utc_text(value), "cls": "dt"}
     if kind == "bool":
         return {"text": "yes" if bool(value) else "", "cls": ""}
     return {"text": str(value).replace("_", " ") if kind == "text" else str(value), "cls": "id" if kind == "id" else ""}
@@ -63,18 +63,25 @@ def cell(kind: str, value: Any, currency: Any, locale: str) -> dict[str, str]:
 
 def section_context(section: Section, charts: dict[str, str], locale: str) -> dict[str, Any]:
     view = section.view()
+    has_money = any(c.kind == "money" for c in section.columns)
+    # an amount is written with its currency code, so the email drops the separate currency column
+    shown_columns = [c for c in section.columns if c.html and not (has_money and c.name == "currency")]
     limit = section.html_rows
     shown = view.head(limit) if limit else view.head(0)
     currencies = view["currency"] if "currency" in view.columns else pd.Series([None] * len(view), index=view.index)
     rows = [
-        [cell(col.kind, record[col.name], currencies.loc[idx], locale) for col in section.columns]
+        [cell(col.kind, record[col.name], currencies.loc[idx], locale) for col in shown_columns]
         for idx, record in shown.iterrows()
     ]
     hidden = len(view) - len(shown)
     more = ""
     if hidden > 0:
-        more = (f"{len(view):,} rows in all: the workbook sheet '{section.sheet}' and {section.key}.csv hold them."
+        more = (f"{len(view):,} rows in all: the workbook sheet '{section.sheet}' and {section.key}.csv hold them "
+                "(with every column)."
                 if limit else f"{len(view):,} rows: see the workbook sheet '{section.sheet}' and {section.key}.csv.")
+    hidden_columns = [c.title for c in section.columns if not c.html]  # the currency column is not "hidden"
+    if not more and hidden_columns and len(view) and limit:
+        more = f"Also in the workbook sheet '{section.sheet}': {', '.join(hidden_columns)}."
     chart_name = CHART_OF_SECTION.get(section.key)
     chart = None
     if chart_name and chart_name in charts:
@@ -84,7 +91,7 @@ def section_context(section: Section, charts: dict[str, str], locale: str) -> di
         "title": section.title,
         "description": section.description,
         "notes": section.notes,
-        "headers": [{"title": c.title, "num": c.kind in NUMERIC_KINDS} for c in section.columns],
+        "headers": [{"title": c.title, "num": c.kind in NUMERIC_KINDS} for c in shown_columns],
         "rows": rows,
         "row_count": len(view),
         "show_table": bool(limit),

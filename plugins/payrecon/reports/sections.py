@@ -29,6 +29,7 @@ class Column:
     name: str
     title: str
     kind: str = "text"
+    html: bool = True  # shown in the email's table (every column is in the CSV and the workbook)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -60,8 +61,8 @@ class Section:
         return out[[c.name for c in self.columns]]
 
 
-def C(name: str, title: str, kind: str = "text") -> Column:  # noqa: N802 - a short spec builder
-    return Column(name, title, kind)
+def C(name: str, title: str, kind: str = "text", html: bool = True) -> Column:  # noqa: N802 - a short spec builder
+    return Column(name, title, kind, html)
 
 
 @dataclass
@@ -158,11 +159,11 @@ RECON_COLUMNS = [
     C("difference_minor", "Difference", "money"), C("fee_minor", "Fees", "money"),
 ]
 EXCEPTION_COLUMNS = [
-    C("kind", "Exception"), C("state", "State"), C("order_id", "Order", "id"), C("line_id", "Settlement line", "id"),
-    C("gateway", "Gateway"), C("currency", "Currency"), C("expected_minor", "Expected", "money"),
+    C("kind", "Kind", html=False), C("state", "Exception"), C("order_id", "Order", "id"), C("gateway", "Gateway"),
+    C("gateway_ref", "Gateway reference", "id"), C("currency", "Currency"), C("expected_minor", "Expected", "money"),
     C("settled_minor", "Settled", "money"), C("difference_minor", "Difference", "money"),
     C("occurred_at", "Occurred (UTC)", "datetime"), C("age_days", "Age (days)", "int"),
-    C("is_new", "New this period", "bool"), C("detail", "Detail"),
+    C("is_new", "New this period", "bool"), C("detail", "Detail"), C("line_id", "Settlement line id", "id", False),
 ]
 
 
@@ -217,11 +218,11 @@ def sales_section(frame: pd.DataFrame | None, notes: list[str]) -> Section:
 
 
 RECOVERED_COLUMNS = [
-    C("kind", "Recovered"), C("reference", "Purchase / order", "id"), C("paid_order_id", "Paid order", "id"),
-    C("customer_id", "Customer", "id"), C("currency", "Currency"), C("amount_minor", "Amount", "money"),
+    C("kind", "Recovered"), C("reference", "Purchase / order", "id"), C("paid_order_id", "Paid order", "id", False),
+    C("customer_id", "Customer", "id", False), C("currency", "Currency"), C("amount_minor", "Amount", "money"),
     C("failed_at", "First failure (UTC)", "datetime"), C("paid_at", "Paid (UTC)", "datetime"),
     C("touch_channel", "Last follow-up channel"), C("touch_action", "Last follow-up"),
-    C("touch_sent_at", "Follow-up sent (UTC)", "datetime"),
+    C("touch_sent_at", "Follow-up sent (UTC)", "datetime", False),
     C("hours_before_payment", "Follow-up before payment", "hours"),
     C("touches_before", "Follow-ups before payment", "int"),
 ]
@@ -231,11 +232,12 @@ RECOVERY_SUMMARY_COLUMNS = [
     C("avg_hours_before_payment", "Average time before payment", "hours"),
 ]
 UNRECOVERED_COLUMNS = [
-    C("kind", "Open item"), C("reference", "Purchase / order", "id"), C("order_id", "Last order", "id"),
-    C("customer_id", "Customer", "id"), C("currency", "Currency"), C("amount_minor", "Amount", "money"),
+    C("kind", "Open item"), C("reference", "Purchase / order", "id"), C("order_id", "Last order", "id", False),
+    C("customer_id", "Customer", "id", False), C("currency", "Currency"), C("amount_minor", "Amount", "money"),
     C("failed_at", "Failed (UTC)", "datetime"), C("age_days", "Age (days)", "int"),
-    C("followups_sent", "Follow-ups sent", "int"), C("last_followup_channel", "Last follow-up channel"),
-    C("last_followup_action", "Last follow-up"), C("last_followup_at", "Last follow-up (UTC)", "datetime"),
+    C("followups_sent", "Follow-ups sent", "int"), C("followups_waiting", "Follow-ups waiting to go out", "int"),
+    C("last_followup_channel", "Last follow-up channel"),
+    C("last_followup_action", "Last follow-up"), C("last_followup_at", "Last follow-up (UTC)", "datetime", False),
     C("next_retry_at", "Next automatic retry (UTC)", "datetime"),
 ]
 NO_FOLLOWUP = "(none before payment)"
@@ -274,6 +276,13 @@ def recovery_sections(recovered: pd.DataFrame | None, unrecovered: pd.DataFrame 
         "Last touch: each payment is attributed to the last email, SMS or team task sent for its purchase "
         "(any of its orders) or order before the payment was made."
     )
+    if outbox_present and len(recovered) and recovered["touch_channel"].isna().all():
+        waiting = int(unrecovered["followups_waiting"].sum()) if "followups_waiting" in unrecovered else 0
+        notes_rec = notes_rec + [
+            "No payment of this period was preceded by a delivered follow-up"
+            + (f"; {waiting:,} follow-ups for open items are still waiting to go out (see Unrecovered)."
+               if waiting else ".")
+        ]
     return [
         Section(
             "recovery_by_followup", "Recovery by follow-up", "Recovered revenue by follow-up",
@@ -296,7 +305,7 @@ def recovery_sections(recovered: pd.DataFrame | None, unrecovered: pd.DataFrame 
 
 
 FAILED_INITIAL_COLUMNS = [
-    C("order_id", "Order", "id"), C("customer_id", "Customer", "id"), C("product_id", "Product", "id"),
+    C("order_id", "Order", "id"), C("customer_id", "Customer", "id", False), C("product_id", "Product", "id"),
     C("origin", "Origin"), C("rule", "Rule"), C("result", "Decision"), C("order_status", "Order status"),
     C("currency", "Currency"), C("amount_minor", "Amount", "money"), C("failed_at", "Failed (UTC)", "datetime"),
     C("failure_code", "Decline / error"), C("purchase_role", "Role in purchase"),
@@ -316,7 +325,7 @@ OFFLINE_COLUMNS = [
 ]
 DUPLICATE_COLUMNS = [
     C("order_id", "Order to refund", "id"), C("original_order_id", "Original order", "id"),
-    C("purchase_id", "Purchase", "id"), C("customer_id", "Customer", "id"), C("currency", "Currency"),
+    C("purchase_id", "Purchase", "id", False), C("customer_id", "Customer", "id"), C("currency", "Currency"),
     C("amount_minor", "Amount to refund", "money"), C("charged_at", "Charged (UTC)", "datetime"),
     C("age_days", "Age (days)", "int"), C("is_new", "New this period", "bool"), C("reason", "Reason"),
 ]
@@ -364,16 +373,17 @@ TREND_COLUMNS = [
     C("exceptions", "Exceptions", "int"),
 ]
 TREND_SUMMARY_COLUMNS = [
-    C("currency", "Currency"), C("windows_in_period", "Windows in period", "int"),
+    C("currency", "Currency"), C("windows_in_period", "Windows in period", "int", False),
     C("net_minor", "Net settled per window", "money"), C("net_prev7_minor", "Avg previous 7", "money"),
     C("net_prev30_minor", "Avg previous 30", "money"), C("net_change_vs7", "Change vs 7", "rate"),
-    C("ordered_minor", "Ordered per window", "money"), C("ordered_prev7_minor", "Avg previous 7 (ordered)", "money"),
-    C("ordered_prev30_minor", "Avg previous 30 (ordered)", "money"),
+    C("ordered_minor", "Ordered per window", "money"),
+    C("ordered_prev7_minor", "Avg previous 7 (ordered)", "money", False),
+    C("ordered_prev30_minor", "Avg previous 30 (ordered)", "money", False),
     C("match_rate", "Match rate", "rate"), C("match_rate_prev7", "Match rate previous 7", "rate"),
-    C("match_rate_prev30", "Match rate previous 30", "rate"),
+    C("match_rate_prev30", "Match rate previous 30", "rate", False),
     C("exceptions", "Exceptions per window", "int"),
     C("exceptions_prev7", "Avg previous 7 (exceptions)", "int"),
-    C("windows_prev7", "Previous windows (7)", "int"), C("windows_prev30", "Previous windows (30)", "int"),
+    C("windows_prev7", "Previous windows (7)", "int", False), C("windows_prev30", "Previous windows (30)", "int", False),
 ]
 
 
