@@ -75,6 +75,11 @@ def email_reports(built: list[dict], smtp: Any = None) -> dict:
             archived.append(report["label"])
             continue
         smtp = smtp or adapter.smtp_settings()
+        if smtp is None:  # recipients are configured but there is no way to reach them: fail loudly
+            raise RuntimeError(
+                f"finance report {report['label']}: {len(recipients)} recipient(s) configured but the SMTP "
+                f"connection {adapter.SMTP_CONN_ID} is not defined; the report is archived at {report['folder']}"
+            )
         mail = message_from_bytes(Path(report["eml"]).read_bytes(), policy=default_policy)
         refused = send_report(mail, recipients, smtp)
         sent.append({"label": report["label"], "recipients": len(recipients) - len(refused),

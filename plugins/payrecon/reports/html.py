@@ -23,6 +23,7 @@ from payrecon.settings import INCLUDE_DIR
 TEMPLATE_DIR = INCLUDE_DIR / "templates" / "report"
 CHART_OF_SECTION = {"reconciliation": "states", "recovery_by_followup": "recovery", "trend_summary": "trend"}
 NUMERIC_KINDS = {"int", "money", "rate", "hours"}
+LIST_SECTIONS = {"exceptions", "recovered", "unrecovered", "failed_initial", "retry_list", "offline", "duplicates"}
 
 
 @cache
@@ -63,9 +64,10 @@ def cell(kind: str, value: Any, currency: Any, locale: str) -> dict[str, str]:
 
 def section_context(section: Section, charts: dict[str, str], locale: str) -> dict[str, Any]:
     view = section.view()
-    has_money = any(c.kind == "money" for c in section.columns)
-    # an amount is written with its currency code, so the email drops the separate currency column
-    shown_columns = [c for c in section.columns if c.html and not (has_money and c.name == "currency")]
+    # in a list of items an amount is written with its currency code, so the email drops the currency
+    # column there; in a summary the currency is what the row is about, so it stays
+    drop_currency = section.key in LIST_SECTIONS
+    shown_columns = [c for c in section.columns if c.html and not (drop_currency and c.name == "currency")]
     limit = section.html_rows
     shown = view.head(limit) if limit else view.head(0)
     currencies = view["currency"] if "currency" in view.columns else pd.Series([None] * len(view), index=view.index)

@@ -190,12 +190,12 @@ SALES_COLUMNS = [
     C("currency", "Currency"), C("orders_placed", "Initial orders placed", "int"), C("sales", "Sales", "int"),
     C("sales_minor", "Sales amount", "money"), C("failed_attempts", "Failed attempts (not sales)", "int"),
     C("failed_attempts_minor", "Failed attempts amount", "money"),
-    C("duplicate_sales", "Second paid orders", "int"),
+    C("duplicate_sales", "Second paid orders", "int", False),
     C("purchases_started", "Purchases started", "int"), C("purchases_converted", "Purchases converted", "int"),
     C("clean_conversion_rate", "Clean conversion rate", "rate"),
     C("raw_success_rate", "Raw order success rate", "rate"),
     C("converted_after_failure", "Converted after a failure", "int"),
-    C("converted_after_failure_minor", "Converted after a failure amount", "money"),
+    C("converted_after_failure_minor", "Converted after a failure amount", "money", False),
 ]
 
 

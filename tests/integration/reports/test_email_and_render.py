@@ -134,3 +134,11 @@ def test_the_html_renders_in_headless_chromium(day_with_recipients, tmp_path: Pa
         non_white = sum(n for n, c in colours if c != (255, 255, 255) and sum(c) < 720)
     assert len(colours) > 500, f"only {len(colours)} distinct colours: a blank page?"
     assert non_white / (1200 * 2000) > 0.05, "the page is mostly blank"
+
+
+def test_recipients_without_an_smtp_connection_fail_loudly(day_with_recipients, monkeypatch) -> None:
+    from payrecon import airflow_adapter
+
+    monkeypatch.setattr(airflow_adapter, "smtp_settings", lambda *a, **k: None)
+    with pytest.raises(RuntimeError, match="smtp_default is not defined"):
+        email_reports([day_with_recipients.as_dict()])
