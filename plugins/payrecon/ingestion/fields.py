@@ -85,10 +85,6 @@ def map_values(keys: np.ndarray, mapping: dict[str, str], default: str) -> np.nd
     return targets[codes] if len(keys) else np.empty(0, dtype=object)
 
 
-def np_str(arr: pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
-
-
 def blank(arr: pa.ChunkedArray) -> np.ndarray:
     return pc.equal(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
 

@@ -169,3 +169,11 @@ def test_gigantic_field_is_cut_in_quarantine_but_named(landed) -> None:
     row = q[q["file_id"] == reports["shopgate__gigantic_field.csv"].file_id].iloc[0]
     assert row["field"] == "description"
     assert len(row["raw_line"]) < 5_000 and "more characters cut" in row["raw_line"]
+
+
+def test_rows_refused_by_validation_keep_their_raw_csv_text(landed) -> None:
+    reports, tables = landed
+    q = tables["quarantine"]
+    row = q[q["file_id"] == reports["shopgate__net_not_gross_minus_fee.csv"].file_id].iloc[0]
+    assert row["raw_line"] == "t2,charge,ch_2,102,2026-11-01T10:00:00Z,USD,10.00,0.59,9.50,x"
+    assert row["field"] == "net" and row["line_no"] == 3
