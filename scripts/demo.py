@@ -7,6 +7,7 @@ the commerce database, the settlement inbox, the DuckDB warehouse, Airflow's met
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -57,12 +58,30 @@ def _state_counts(url: str) -> list[tuple[str, str, int]]:
     return [tuple(r) for r in rows]
 
 
+def _outbox_counts(url: str) -> list[tuple[str, str, int]]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    if not sa.inspect(engine).has_table("followup_outbox"):
+        return []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select event_kind, status, count(*) from followup_outbox "
+                "group by event_kind, status order by event_kind, status"
+            )
+        ).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
     from payrecon.sample_data import generate
     from payrecon.settings import Window
     from scripts.pipeline import configure_environment, init_airflow_db, run_windows
+    from scripts.sinks import connection_env, start_sinks
 
     base: Path = args.dir
     if base.exists() and not args.keep:
@@ -82,12 +101,18 @@ def main(argv: list[str]) -> int:
         inbox_dir=base / "inbox",
         output_dir=base / "output",
     )
+    sinks = start_sinks(base / "delivered")
+    os.environ.update(connection_env(sinks))
+    print(f"==> local mail catcher on 127.0.0.1:{sinks.smtp_port}, webhook sink on 127.0.0.1:{sinks.http_port}")
     print("==> Airflow metadata DB (embedded SQLite)")
     init_airflow_db()
 
     windows = [Window.day((first + timedelta(days=i)).isoformat()) for i in range(args.days)]
     print(f"==> running the DAGs for {len(windows)} windows on the embedded warehouse (DuckDB)")
-    log = run_windows(windows)
+    try:
+        log = run_windows(windows)
+    finally:
+        sinks.stop()
     per_dag: dict[str, float] = {}
     for run in log.runs:
         per_dag[run["dag_id"]] = per_dag.get(run["dag_id"], 0.0) + run["seconds"]
@@ -103,10 +128,18 @@ def main(argv: list[str]) -> int:
     for item_type, state, n in _state_counts(warehouse_url):
         print(f"  {item_type:<16} {state:<26} {n:>8}")
 
+    print("\n==> follow-ups (outbox by kind and status):")
+    for kind, status, n in _outbox_counts(warehouse_url):
+        print(f"  {kind:<32} {status:<12} {n:>6}")
+    mails = len(list(sinks.mailbox.glob("*.eml")))
+    hooks = sum(1 for _ in sinks.webhooks.open()) if sinks.webhooks.exists() else 0
+    print(f"  delivered: {mails} emails to the mail catcher, {hooks} webhooks (SMS, CRM, team)")
+
     out = base / "output"
     print("\n==> output")
     print(f"  warehouse:       {base / 'warehouse.duckdb'}")
     print(f"  reconciliation:  {out / 'reconciliation'}/<day>/reconciliation.csv and summary.csv")
+    print(f"  delivered mail:  {sinks.mailbox}/*.eml, webhooks in {sinks.webhooks}")
     reports = sorted((out / "reports").glob("**/*.html")) if (out / "reports").exists() else []
     if reports:
         print(f"  finance report:  {reports[-1]}")
