@@ -66,12 +66,9 @@ def land_settlements(context: dict[str, Any], asset: Any = None, settings: Setti
     config = _ingestion_config(options.gateway)
     reports = []
     with warehouse(settings.warehouse_url) as engine:
-        if not options.dry_run:
-            upgrade(engine)
+        upgrade(engine)
         for window in windows:
             with one_transaction(engine, commit=not options.dry_run, label=f"landing {window.label}") as tx:
-                if options.dry_run:
-                    upgrade(tx)
                 report = land_window(tx, settings, window, config).as_dict()
             files = report.pop("files")
             log.info(
@@ -101,11 +98,8 @@ def pull_orders(context: dict[str, Any], asset: Any = None, settings: Settings |
         log.info("gateway %s ignored: orders come from one commerce database for every gateway", options.gateway)
     until = max(w.end for w in windows)
     with warehouse(settings.warehouse_url) as engine, warehouse(settings.commerce_url) as commerce:
-        if not options.dry_run:
-            upgrade(engine)
+        upgrade(engine)
         with one_transaction(engine, commit=not options.dry_run, label="commerce pull") as tx:
-            if options.dry_run:
-                upgrade(tx)
             counts = pull_incremental(commerce, tx, until, settings.pull_overlap)
     log.info(
         "pulled commerce changes up to %s: %d rows upserted (%s)",
@@ -145,13 +139,12 @@ def reconcile_from_context(context: dict[str, Any], settings: Settings | None = 
     windows = adapter.windows_from_context(context)
     options = adapter.run_options(context)
     with warehouse(settings.warehouse_url) as engine:
+        upgrade(engine)
         if options.dry_run:
             with one_transaction(engine, commit=False, label="reconcile") as tx:
-                upgrade(tx)
                 results = reconcile(tx, windows, settings.recon)
                 by_gateway = _gateway_line_states(tx, windows, options.gateway) if options.gateway else None
         else:
-            upgrade(engine)
             results = reconcile(engine, windows, settings.recon)
             by_gateway = _gateway_line_states(engine, windows, options.gateway) if options.gateway else None
     for r in results:
