@@ -225,3 +225,24 @@ def _luhn(number: str) -> bool:
         d = int(ch) * (2 if i % 2 else 1)
         total += d - 9 if d > 9 else d
     return total % 10 == 0
+
+
+def test_task_bodies_build_the_window_and_month_reports(merchant, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from payrecon.report_tasks import build_month_report, build_window_reports
+    from payrecon.settings import Settings
+
+    settings = Settings(warehouse_url=merchant.url, output_dir=tmp_path / "output")
+    days = build_window_reports(
+        {"params": {"window_start": "2026-11-02T00:00:00+00:00", "window_end": "2026-11-04T00:00:00+00:00"}},
+        settings=settings, recipients=[], sender="reports@example.com", locale="en_US",
+    )
+    assert [d["label"] for d in days] == ["2026-11-02", "2026-11-03"]
+    month = build_month_report(
+        {"params": {"month": None}, "data_interval_start": datetime(2026, 11, 1, tzinfo=UTC)},
+        settings=settings, recipients=[], sender="reports@example.com", locale="de_DE",
+    )
+    assert month[0]["label"] == "2026-11" and Path(month[0]["html"]).is_file()
+    assert "EUR" in Path(month[0]["html"]).read_text(encoding="utf-8")
+    assert month[0]["build_seconds"] > 0
