@@ -1,0 +1,348 @@
+"""One benchmark run: every stage of the pipeline, in order, on a fresh warehouse, in THIS process.
+
+    python -m bench.pipeline --scenario DIR --backend duckdb|postgres --work DIR --json OUT [--profile DIR]
+
+The stage APIs are called directly, the way the Airflow task bodies call them (no Airflow here): landing
+and the commerce pull each in one transaction per window (`ops.transaction.one_transaction`, as
+`tasks.land_settlements` / `tasks.pull_orders`), reconcile, the per-window CSV outputs, rules, linking
+and follow-up planning with their own transactions.
+
+The scenario's earlier days are run first as warm-up windows (timed apart, not in the totals), so the
+measured window -- the last day -- starts from the state a daily run finds: yesterday's orders, lines
+and states in the warehouse, today's orders plus yesterday's late settlements to process.
+
+Per stage: wall time, CPU time of this process, peak RSS (sampled every 10 ms by a thread, children
+included), RSS before and after, and the load average before and after (other work on the machine
+makes wall times noisy; the load says how noisy). After the stages: the bare classifying join on the
+warehouse's engine, and a check of every state against the generator's ground truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import bench  # noqa: F401 - plugins on the path
+from bench.rss import MB, RssSampler, kernel_peak_rss
+
+STAGES = ("ingest", "pull", "reconcile", "publish", "rules", "linking", "followups")
+STAGE_TITLES = {
+    "ingest": "ingest + validate (land_window)",
+    "pull": "orders pull (pull_incremental)",
+    "reconcile": "reconcile",
+    "publish": "reconcile outputs (CSV)",
+    "rules": "rules R1-R7 (decide)",
+    "linking": "linking R8 (link)",
+    "followups": "follow-up queueing (plan)",
+}
+PG_ADMIN_URL = os.environ.get("PAYRECON_BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+@dataclass
+class Context:
+    engine: Any
+    commerce: Any
+    settings: Any
+    scenario: dict
+    grace_days: int
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+# --- the stages -----------------------------------------------------------------------------------------
+
+def stage_ingest(ctx: Context, window) -> dict:  # noqa: ANN001 - Window
+    from payrecon.ingestion.config import default_config
+    from payrecon.ingestion.landing import land_window
+    from payrecon.ops.transaction import one_transaction
+
+    with one_transaction(ctx.engine, label=f"landing {window.label}") as tx:
+        report = land_window(tx, ctx.settings, window, default_config()).as_dict()
+    return {k: report[k] for k in ("files_landed", "files_rejected", "lines_read", "lines_loaded",
+                                   "lines_quarantined")}
+
+
+def stage_pull(ctx: Context, window) -> dict:  # noqa: ANN001
+    from payrecon.commerce.pull import pull_incremental
+    from payrecon.ops.transaction import one_transaction
+
+    with one_transaction(ctx.engine, label="commerce pull") as tx:
+        return pull_incremental(ctx.commerce, tx, window.end, ctx.settings.pull_overlap)
+
+
+def stage_reconcile(ctx: Context, window) -> dict:  # noqa: ANN001
+    from payrecon.reconciliation.reconcile import reconcile
+
+    (result,) = reconcile(ctx.engine, [window], ctx.settings.recon)
+    return {"lines": sum(result.line_states.values()), "orders": sum(result.order_states.values())}
+
+
+def stage_publish(ctx: Context, window) -> dict:  # noqa: ANN001
+    from payrecon.reconciliation.outputs import write_window_outputs
+
+    paths = write_window_outputs(ctx.engine, window, ctx.settings.output_dir)
+    return {"bytes": sum(Path(p).stat().st_size for p in paths)}
+
+
+def stage_rules(ctx: Context, window) -> dict:  # noqa: ANN001
+    from payrecon.rules.decide import decide
+    from payrecon.rules.settings import RuleSettings
+
+    (result,) = decide(ctx.engine, [window], RuleSettings(), "bench")
+    return {"orders_decided": result.orders_decided, "retry_rows": result.retry_rows}
+
+
+def stage_linking(ctx: Context, window) -> dict:  # noqa: ANN001
+    from payrecon.linking.link import link
+    from payrecon.linking.settings import LinkSettings
+
+    result = link(ctx.engine, [window], LinkSettings())
+    return {"customers": result.customers, "persons": result.persons, "duplicate_charges": result.duplicate_charges}
+
+
+def stage_followups(ctx: Context, window) -> dict:  # noqa: ANN001
+    from payrecon.followups.config import DEFAULT_CONFIG_PATH, load_config
+    from payrecon.followups.planner import plan
+
+    (result,) = plan(ctx.engine, load_config(DEFAULT_CONFIG_PATH), [window], window.end)
+    return {"events": sum(result.events.values()), "queued": sum(result.queued.values()),
+            "journeys_started": result.journeys_started}
+
+
+STAGE_FUNCS = {name: globals()[f"stage_{name}"] for name in STAGES}
+
+
+def run_stage(name: str, ctx: Context, window, rss: RssSampler, profile_dir: Path | None, tag: str) -> dict:  # noqa: ANN001
+    load_before = _load()
+    rss_before = rss.mark()
+    cpu_before = _cpu()
+    profiler = None
+    if profile_dir is not None:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.005)
+        profiler.start()
+    started = time.perf_counter()
+    detail = STAGE_FUNCS[name](ctx, window)
+    seconds = time.perf_counter() - started
+    if profiler is not None:
+        profiler.stop()
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        (profile_dir / f"{tag}-{name}.txt").write_text(
+            profiler.output_text(unicode=True, color=False, show_all=False, timeline=False)
+        )
+        (profile_dir / f"{tag}-{name}.html").write_text(profiler.output_html())
+    return {
+        "stage": name,
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(_cpu() - cpu_before, 3),
+        "peak_rss_mb": round(rss.peak_since_mark() / MB, 1),
+        "rss_before_mb": round(rss_before / MB, 1),
+        "rss_after_mb": round(rss.sample() / MB, 1),
+        "load_before": load_before,
+        "load_after": _load(),
+        "detail": detail,
+    }
+
+
+# --- warehouse lifecycle --------------------------------------------------------------------------------
+
+def create_warehouse(backend: str, work: Path) -> tuple[str, Any]:
+    """A fresh, empty warehouse; returns (url, cleanup)."""
+    if backend == "duckdb":
+        path = work / "warehouse.duckdb"
+        for suffix in ("", ".wal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"duckdb:///{path}", lambda: None
+    if backend == "postgres":
+        import sqlalchemy as sa
+
+        name = f"payrecon_bench_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'create database "{name}"')
+        admin.dispose()
+
+        def drop() -> None:
+            admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+            admin.dispose()
+
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", drop
+    raise ValueError(f"backend must be duckdb or postgres, not {backend!r}")
+
+
+# --- the check against ground truth --------------------------------------------------------------------
+
+def check_truth(engine, truth_dir: Path) -> dict:  # noqa: ANN001
+    """Share of settlement lines and orders whose state equals the generator's expected state."""
+    import pandas as pd
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        lines = pd.read_sql(text(
+            "select l.gateway, l.source_ref, r.state from settlement_lines l join reconciliation_results r "
+            "on r.item_type = 'settlement_line' and r.item_id = l.line_id"), conn)
+        orders = pd.read_sql(text(
+            "select item_id as order_id, state from reconciliation_results where item_type = 'order'"), conn)
+    out = {}
+    for kind, frame, truth, keys in (
+        ("lines", lines, "settlement_lines.csv", ["gateway", "source_ref"]),
+        ("orders", orders, "orders.csv", ["order_id"]),
+    ):
+        want = pd.read_csv(truth_dir / truth, usecols=[*keys, "expected_state"], dtype=str)
+        got = want.merge(frame, on=keys, how="left")
+        agree = int((got["state"] == got["expected_state"]).sum())
+        out[kind] = {"checked": len(want), "agree": agree,
+                     "percent": round(100.0 * agree / len(want), 4) if len(want) else 100.0}
+    return out
+
+
+# --- main -------------------------------------------------------------------------------------------------
+
+def run(args: argparse.Namespace) -> dict:
+    scenario_dir = Path(args.scenario)
+    meta = json.loads((scenario_dir / "bench-meta.json").read_text())["summary"]
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    profile_dir = Path(args.profile) if args.profile else None
+    tag = f"{args.backend}-{meta['orders_per_day']}"
+    result: dict[str, Any] = {"backend": args.backend, "orders_per_day": meta["orders_per_day"],
+                              "days": meta["days"], "pid": os.getpid(), "started_at": datetime.now(UTC).isoformat(),
+                              "load_start": _load(), "profiled": profile_dir is not None}
+    with RssSampler() as rss:
+        rss.mark()
+        started = time.perf_counter()
+        from payrecon.settings import ReconSettings, Settings, Window
+        from payrecon.warehouse.engine import make_engine
+        from payrecon.warehouse.migrate import upgrade
+
+        imports = _import_stage_modules()
+        url, cleanup = create_warehouse(args.backend, work)
+        try:
+            engine = make_engine(url)
+            commerce = make_engine(meta["commerce_url"])
+            upgrade(engine)
+            result["setup"] = {"seconds": round(time.perf_counter() - started, 3),
+                               "peak_rss_mb": round(rss.peak_since_mark() / MB, 1),
+                               "imports_seconds": imports,
+                               "what": "imports (Great Expectations included), fresh warehouse, migrations"}
+            settings = Settings(
+                warehouse_url=url, commerce_url=meta["commerce_url"], inbox_dir=scenario_dir / "inbox",
+                output_dir=work / "output", recon=ReconSettings(settlement_grace_days=int(meta["grace_days"])),
+            )
+            ctx = Context(engine, commerce, settings, meta, int(meta["grace_days"]))
+            first = datetime.fromisoformat(meta["start"]).replace(tzinfo=UTC)
+            windows = [Window(first + timedelta(days=i), first + timedelta(days=i + 1)) for i in range(meta["days"])]
+            result["warmup"] = []
+            for window in windows[:-1]:
+                stages = [run_stage(name, ctx, window, rss, None, tag) for name in STAGES]
+                result["warmup"].append({"window": window.label, "stages": stages,
+                                         "seconds": round(sum(s["seconds"] for s in stages), 3)})
+            measured = windows[-1]
+            result["window"] = measured.label
+            rss.mark()
+            overall_before = rss.overall_peak
+            result["stages"] = [run_stage(name, ctx, measured, rss, profile_dir, tag) for name in STAGES]
+            result["total_seconds"] = round(sum(s["seconds"] for s in result["stages"]), 3)
+            result["total_cpu_seconds"] = round(sum(s["cpu_seconds"] for s in result["stages"]), 3)
+            result["peak_rss_mb"] = round(max(s["peak_rss_mb"] for s in result["stages"]), 1)
+            result["process_peak_rss_mb"] = round(max(rss.overall_peak, overall_before) / MB, 1)
+            result["kernel_peak_rss_mb"] = round(kernel_peak_rss() / MB, 1)
+            from bench.reference import warehouse_join
+
+            result["bare_join"] = warehouse_join(engine, measured, int(meta["grace_days"]))
+            result["rows"] = _row_counts(engine, measured)
+            if not args.no_check:
+                started = time.perf_counter()
+                result["truth"] = check_truth(engine, scenario_dir / "truth")
+                result["truth"]["seconds"] = round(time.perf_counter() - started, 2)
+            engine.dispose()
+            commerce.dispose()
+        finally:
+            cleanup()
+    result["load_end"] = _load()
+    return result
+
+
+def _import_stage_modules() -> dict[str, float]:
+    """Import what the stages use, timed: under Airflow every task process pays this once."""
+    import importlib
+
+    out = {}
+    for name in ("payrecon.ingestion.landing", "payrecon.validation.settlement_lines", "payrecon.commerce.pull",
+                 "payrecon.reconciliation.reconcile", "payrecon.reconciliation.outputs", "payrecon.rules.decide",
+                 "payrecon.linking.link", "payrecon.followups.planner"):
+        started = time.perf_counter()
+        importlib.import_module(name)
+        out[name] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
+    from payrecon.validation.gx_runtime import context, gx
+
+    gx()
+    context()
+    out["great_expectations context"] = round(time.perf_counter() - started, 3)
+    return out
+
+
+def _row_counts(engine, window) -> dict:  # noqa: ANN001
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        def one(sql: str, **binds: Any) -> int:
+            return int(conn.execute(text(sql), binds).scalar() or 0)
+
+        return {
+            "window_lines": one("select count(*) from settlement_lines where window_start = :ws", ws=window.start),
+            "window_orders": one("select count(*) from orders where created_at >= :a and created_at < :b",
+                                 a=window.start, b=window.end),
+            "warehouse_lines": one("select count(*) from settlement_lines"),
+            "warehouse_orders": one("select count(*) from orders"),
+            "warehouse_attempts": one("select count(*) from payment_attempts"),
+            "results_in_window": one("select count(*) from reconciliation_results where window_start = :ws",
+                                     ws=window.start),
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scenario", required=True, help="a cached scenario folder (bench.data)")
+    ap.add_argument("--backend", required=True, choices=["duckdb", "postgres"])
+    ap.add_argument("--work", required=True, help="scratch folder (DuckDB warehouse file, CSV outputs)")
+    ap.add_argument("--json", required=True, help="where to write the result")
+    ap.add_argument("--profile", default=None, help="write a pyinstrument profile per measured stage here")
+    ap.add_argument("--no-check", action="store_true", help="skip the ground-truth check")
+    args = ap.parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        result = run(args)
+    except Exception as exc:  # the parent reports it; the traceback goes to stderr
+        traceback.print_exc()
+        result = {"backend": args.backend, "error": f"{type(exc).__name__}: {exc}"}
+        Path(args.json).write_text(json.dumps(result, indent=2, default=str))
+        return 1
+    Path(args.json).write_text(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
