@@ -1,7 +1,7 @@
 -- One finance state per order of this run (finance_matches). An order takes the state of its match
 -- group; an order with no charged attempt keeps the foundation's state (offline, failed attempt, or
 -- charged without a gateway charge id). Group problems become one exception per group.
--- Binds: none beyond the temporary tables of int_finance_scope and int_match_groups.
+-- Binds: :window_start (the window of a group none of whose orders has been pulled yet).
 delete from finance_matches
 where item_type = 'order'
   and item_id in (select order_id from _fin_orders)
@@ -106,9 +106,9 @@ with
 group_window as (
     select
         e.group_id,
-        min(o.window_start) as window_start
+        coalesce(min(o.window_start), cast(:window_start as timestamp with time zone)) as window_start
     from _fin_edges as e
-    inner join _fin_orders as o
+    left join _fin_orders as o
         on o.order_id = e.order_id
     group by e.group_id
 ),

@@ -3,7 +3,9 @@
 -- and the orders of every charge settled by a line of this window, widened to the orders sharing their
 -- charges (a combined invoice). Each is decided as of its window's finance as-of moved forward to this
 -- window's end: as-ofs only grow, so re-running a window gives the same rows (R15).
--- Edges: the succeeded, charged attempts of those orders. A charge shared by several orders forms one
+-- Edges: the succeeded, charged attempts of those orders, and of the window's charges even when their
+-- order has not been pulled yet (the line is then judged on the attempts, as the foundation does; the
+-- order is decided when it arrives). A charge shared by several orders forms one
 -- many-to-one group `charge:<id>`; otherwise an order's charges form its group `order:<id>` (one order
 -- paid by one or several captures).
 -- Binds: :window_start, :window_end.
@@ -86,6 +88,26 @@ drop table if exists _fin_edges
 create temporary table _fin_edges as
 with
 
+scoped_attempts as (
+    select a.*
+    from payment_attempts as a
+    inner join _fin_orders as o
+        on o.order_id = a.order_id
+    where a.status = 'succeeded'
+      and a.gateway_charge_id is not null
+    union
+    select a.*
+    from payment_attempts as a
+    where a.status = 'succeeded'
+      and a.gateway_charge_id in (
+        select charge_id
+        from settlement_lines
+        where window_start = :window_start
+          and line_type = 'charge'
+          and charge_id is not null
+      )
+),
+
 edges as (
     select
         a.order_id,
@@ -95,11 +117,7 @@ edges as (
         a.currency,
         a.attempted_at,
         count(*) over (partition by a.gateway_charge_id) as orders_on_charge
-    from payment_attempts as a
-    inner join _fin_orders as o
-        on o.order_id = a.order_id
-    where a.status = 'succeeded'
-      and a.gateway_charge_id is not null
+    from scoped_attempts as a
 ),
 
 grouped as (
@@ -128,14 +146,14 @@ drop table if exists _fin_groups
 create temporary table _fin_groups as
 select
     e.group_id,
-    max(o.as_of) as as_of,
+    coalesce(max(o.as_of), cast(:window_end as timestamp with time zone)) as as_of,
     min(e.gateway) as gateway,
     count(distinct e.order_id) as n_orders,
     count(distinct e.charge_id) as n_charges,
     min(e.attempted_at) as first_charged_at,
     max(case when e.is_tangled then 1 else 0 end) as is_tangled
 from _fin_edges as e
-inner join _fin_orders as o
+left join _fin_orders as o
     on o.order_id = e.order_id
 group by e.group_id
 ;

@@ -11,21 +11,25 @@ create temporary table _fin_group_eval as
 with
 
 group_orders as (
-    select distinct
+    -- what each order of the group was charged, for an order not pulled yet
+    select
         group_id,
-        order_id
+        order_id,
+        sum(amount_minor) as charged_minor,
+        min(currency) as charged_currency
     from _fin_edges
+    group by group_id, order_id
 ),
 
 expected as (
     select
         g.group_id,
-        sum(o.total_minor) as expected_minor,
-        min(o.currency) as currency,
-        count(distinct o.currency) as n_currencies,
-        min(o.order_id) as first_order_id
+        sum(coalesce(o.total_minor, g.charged_minor)) as expected_minor,
+        min(coalesce(o.currency, g.charged_currency)) as currency,
+        count(distinct coalesce(o.currency, g.charged_currency)) as n_currencies,
+        min(g.order_id) as first_order_id
     from group_orders as g
-    inner join orders as o
+    left join orders as o
         on o.order_id = g.order_id
     group by g.group_id
 ),

@@ -5,7 +5,8 @@ settlement files). `.csv` files are the bank's CSV export, `.xml` files CAMT.053
 version). A statement is all or nothing: a file with one unreadable line, or whose booked entries do not
 take the opening balance to the closing balance, is rejected whole (status `rejected`, the reason in
 `bank_files.detail`, logged at ERROR) and nothing of it is loaded. Each file lands once, keyed by the
-SHA-256 of its bytes; a replay is a no-op.
+SHA-256 of its bytes; a replay is a no-op. Files land in the transaction of their window's finance run,
+so a failed run leaves neither the statement nor half a decision.
 
 CSV export columns (header row, UTF-8, comma; amounts in major units, credits positive, debits negative):
 `account, booking_date, value_date, amount, currency, counterparty, remittance_info, end_to_end_id,
@@ -29,7 +30,7 @@ from xml.etree.ElementTree import Element
 
 import pandas as pd
 from defusedxml import ElementTree as SafeET
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
 from payrecon.ingestion.object_store import inbox_path, report_dates, report_files
 from payrecon.money import exponent, to_minor
@@ -241,13 +242,13 @@ def _already_landed(conn: Connection, file_id: str) -> bool:
     return conn.execute(text("select 1 from bank_files where file_id = :f"), {"f": file_id}).first() is not None
 
 
-def land_bank_bytes(engine: Engine, data: bytes, *, file_name: str, report_date: date,
+def land_bank_bytes(conn: Connection, data: bytes, *, file_name: str, report_date: date,
                     source_uri: str | None = None) -> BankFileReport:
+    """Land one statement inside the caller's transaction (the finance run of its window)."""
     file_id = hashlib.sha256(data).hexdigest()
     report = BankFileReport(file_name, report_date.isoformat(), "unknown", file_id, "skipped")
-    with engine.connect() as conn:
-        if _already_landed(conn, file_id):
-            return report
+    if _already_landed(conn, file_id):
+        return report
     try:
         report.format, lines = parse_statement(data, file_name)
         report.status = "landed" if lines else "empty"
@@ -271,22 +272,18 @@ def land_bank_bytes(engine: Engine, data: bytes, *, file_name: str, report_date:
             "status": report.status, "detail": report.detail, "landed_at": datetime.now(UTC),
         }]
     )
-    with engine.begin() as conn:
-        if _already_landed(conn, file_id):
-            report.status = "skipped"
-            return report
-        insert_frame(conn, "bank_statement_lines", frame)
-        insert_frame(conn, "bank_files", manifest)
+    insert_frame(conn, "bank_statement_lines", frame)
+    insert_frame(conn, "bank_files", manifest)
     return report
 
 
-def land_bank_window(engine: Engine, settings: Settings, window: Window) -> list[BankFileReport]:
-    """Land every bank statement file of the report dates inside `window`."""
+def land_bank_window(conn: Connection, settings: Settings, window: Window) -> list[BankFileReport]:
+    """Land every bank statement file of the report dates inside `window`, in the caller's transaction."""
     reports = []
     inbox = inbox_path(settings.inbox_dir)
     for day in report_dates(window):
         for path in report_files(inbox, BANK_FOLDER, day):
-            reports.append(land_bank_bytes(engine, path.read_bytes(), file_name=path.name, report_date=day,
+            reports.append(land_bank_bytes(conn, path.read_bytes(), file_name=path.name, report_date=day,
                                            source_uri=str(path)))
     landed = [r for r in reports if r.status != "skipped"]
     log.info("bank statements for %s: %d files seen, %d landed, %d lines, %d rejected", window.label,

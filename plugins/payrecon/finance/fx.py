@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from payrecon.ingestion.object_store import inbox_path, report_dates, report_files
 from payrecon.money import exponent, known_currencies
@@ -70,8 +70,8 @@ def parse_rates(data: bytes, source: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*RATE_COLUMNS, "source"])
 
 
-def land_rates_window(engine: Engine, settings: Settings, window: Window) -> int:
-    """Upsert the reference-rate files of the report dates inside `window`; returns rows loaded."""
+def land_rates_window(conn: Connection, settings: Settings, window: Window) -> int:
+    """Upsert the reference-rate files of the report dates inside `window` (caller's transaction)."""
     loaded = 0
     inbox = inbox_path(settings.inbox_dir)
     for day in report_dates(window):
@@ -81,7 +81,6 @@ def land_rates_window(engine: Engine, settings: Settings, window: Window) -> int
             except BadRates as exc:
                 log.error("REJECTED reference-rate file: %s", exc)
                 continue
-            with engine.begin() as conn:
-                upsert_frame(conn, "fx_reference_rates", frame, ["rate_date", "base_currency", "quote_currency"])
+            upsert_frame(conn, "fx_reference_rates", frame, ["rate_date", "base_currency", "quote_currency"])
             loaded += len(frame)
     return loaded

@@ -163,16 +163,16 @@ def finance_window(conn: Connection, window: Window, config: FinanceConfig) -> F
 
 def run_finance(engine: Engine, settings: Settings, windows: list[Window], config: FinanceConfig,
                 land: bool = True) -> list[FinanceWindowResult]:
-    """Each window oldest first: land its bank statements and rates, then decide it in one transaction."""
+    """Each window oldest first, in one transaction: land its bank statements and rates, then decide it."""
     results = []
     with engine.begin() as conn:
         write_config(conn, config)
     for window in sorted(windows, key=lambda w: w.start):
         bank_reports = []
-        if land:
-            bank_reports = report_dicts(land_bank_window(engine, settings, window))
-            fx.land_rates_window(engine, settings, window)
         with engine.begin() as conn:
+            if land:
+                bank_reports = report_dicts(land_bank_window(conn, settings, window))
+                fx.land_rates_window(conn, settings, window)
             result = finance_window(conn, window, config)
         result.bank_files.extend(bank_reports)
         log.info("finance %s as of %s: %s; open exceptions %s", window.label, result.as_of.isoformat(),

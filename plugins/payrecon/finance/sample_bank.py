@@ -95,11 +95,15 @@ def plan(payouts: list[Payout], first: date, last: date) -> tuple[list[BankLine]
     lines: list[BankLine] = []
     planted: dict[str, list[str]] = {"missing": [], "short": [], "unclaimed": [], "not_arrived": []}
     # the planted cases: chosen by hash, not by position, so they fall on different days and gateways
+    def booked_on(p: Payout) -> date:
+        return p.paid_on + timedelta(days=1 + _hash(p.payout_id) % 2)
+
     by_hash = sorted(payouts, key=lambda p: _hash(p.payout_id))
     missing = {p.payout_id for p in by_hash[:1]}
-    short = {p.payout_id for p in by_hash[1:2] if p.amount_minor > 100}
+    arriving = [p for p in by_hash[1:] if booked_on(p) <= last and p.amount_minor > 100]
+    short = {p.payout_id for p in arriving[:1]}
     for p in payouts:
-        booked = p.paid_on + timedelta(days=1 + _hash(p.payout_id) % 2)
+        booked = booked_on(p)
         if p.payout_id in missing:
             planted["missing"].append(p.payout_id)
             continue
