@@ -45,10 +45,10 @@ def configure_environment(
 ) -> None:
     """Point Airflow at a metadata DB and give the DAGs their connections and variables.
 
-    `airflow_home=None` keeps the process's AIRFLOW_HOME (tests fix one per session: Airflow reads its
-    configuration once per process, so it cannot move after the first import).
+    `airflow_home` is ignored once Airflow has been imported in this process (tests fix one home per
+    session): Airflow reads its configuration once per process, so the home cannot move afterwards.
     """
-    if airflow_home is not None:
+    if airflow_home is not None and "airflow.settings" not in sys.modules:
         os.environ["AIRFLOW_HOME"] = str(airflow_home)
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_DIR)
