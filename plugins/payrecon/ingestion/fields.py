@@ -115,13 +115,14 @@ def currencies(
     """Upper-case ISO codes and their exponents; unknown or blank codes are row errors."""
     codes = pc.utf8_upper(raw)
     table = _currency_exponents()
-    keys = pa.array(sorted(table), pa.large_string())
-    values = np.array([table[k] for k in keys.to_pylist()], dtype=np.int64)
-    pos = pc.index_in(codes, value_set=keys).to_numpy(zero_copy_only=False)
-    known = ~pd.isna(pos)
-    exps = np.full(len(pos), -1, dtype=np.int64)
-    if known.any():
-        exps[known] = values[pos[known].astype(np.int64)]
+    # look up the few distinct codes of the column, then spread their exponents over the rows
+    distinct = pc.unique(codes)
+    distinct_exps = pa.array([table.get(c, -1) if c is not None else -1 for c in distinct.to_pylist()], pa.int64())
+    if len(distinct) == 1:
+        exps = np.full(len(codes), distinct_exps[0].as_py(), dtype=np.int64)
+    else:
+        exps = pc.take(distinct_exps, pc.index_in(codes, value_set=distinct)).to_numpy(zero_copy_only=False)
+    known = exps >= 0
     is_blank = blank(raw)
     if required:
         errors.add_same(is_blank, field, f"field {field!r}: missing currency")
@@ -203,12 +204,17 @@ def amounts(
     if not plain.any():
         return values, plain
     exps_ok = np.where(exps < 0, 2, exps)
-    dec = pc.cast(pc.if_else(pa.array(plain), s, "0"), pa.decimal128(21, 6))
-    scale = _SCALES.take(pa.array(np.minimum(exps_ok, 4)))
-    minor_dec = pc.multiply(dec, scale)
-    values = pc.cast(minor_dec, pa.int64(), safe=False).to_numpy(zero_copy_only=False)
-    exact = pc.equal(pc.cast(pa.array(values), minor_dec.type), minor_dec).to_numpy(zero_copy_only=False)
-    too_precise = plain & ~exact & (exps >= 0)
+    source = s if plain.all() else pc.if_else(pa.array(plain), s, "0")
+    values = _single_exponent_minor(source, exps_ok)
+    if values is not None:  # one currency exponent and no value finer than it: exact by construction
+        too_precise = np.zeros(n, dtype=bool)
+    else:
+        dec = pc.cast(source, pa.decimal128(21, 6))
+        scale = _SCALES.take(pa.array(np.minimum(exps_ok, 4)))
+        minor_dec = pc.multiply(dec, scale)
+        values = pc.cast(minor_dec, pa.int64(), safe=False).to_numpy(zero_copy_only=False)
+        exact = pc.equal(pc.cast(pa.array(values), minor_dec.type), minor_dec).to_numpy(zero_copy_only=False)
+        too_precise = plain & ~exact & (exps >= 0)
     errors.add(
         too_precise,
         field,
@@ -225,6 +231,20 @@ def amounts(
     ok = plain & ~too_precise & ~absurd
     values = np.where(ok, values, 0)
     return values, plain
+
+
+def _single_exponent_minor(source: pa.ChunkedArray, exps: np.ndarray) -> np.ndarray | None:
+    """Minor units when every row has the same exponent e: one cast to decimal(.., e) (which refuses any
+    value with more than e significant decimals), times 10^e, to int64. None when that does not apply."""
+    if not len(exps) or not (exps == exps[0]).all():
+        return None
+    e = int(exps[0])
+    try:
+        dec = pc.cast(source, pa.decimal128(15 + e, e))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # some value is finer than the currency allows: the general path names it
+    scaled = pc.multiply(dec, pa.scalar(Decimal(10**e), pa.decimal128(5, 0)))
+    return pc.cast(scaled, pa.int64()).to_numpy(zero_copy_only=False)
 
 
 def _cur(currency_field: Currencies | None, i: int) -> str:
@@ -298,14 +318,20 @@ def timestamps(
     else:
         raw_z = raw
     has_zone = pc.match_substring_regex(raw_z, _ZONE).to_numpy(zero_copy_only=False)
-    text = pd.Series(raw_z.to_pandas(), dtype="str")
-    out = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    out = out.astype("datetime64[us, UTC]")
+    out = _arrow_timestamps(raw_z, is_blank, has_zone)
+    if out is None:  # mixed or unusual shapes: pandas' ISO 8601 parser, then the explicit formats below
+        text = pd.Series(raw_z.to_pandas(), dtype="str")
+        out = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        out = out.astype("datetime64[us, UTC]")
+    else:
+        text = None
     parsed = out.notna().to_numpy().copy()
     date_only = parsed & (pc.utf8_length(raw_z).to_numpy(zero_copy_only=False) <= 10)
     naive = parsed & ~has_zone
     todo = ~parsed & ~is_blank
     if todo.any():
+        if text is None:
+            text = pd.Series(raw_z.to_pandas(), dtype="str")
         sub = text[todo]
         result = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[us, UTC]")
         sub_zone = np.zeros(len(sub), dtype=bool)
@@ -376,6 +402,33 @@ def timestamps(
     )
     present = parsed & ~naive & ~lost
     return out.where(present), present
+
+
+def _arrow_timestamps(raw: pa.ChunkedArray, is_blank: np.ndarray, has_zone: np.ndarray) -> pd.Series | None:
+    """The common case in one pyarrow cast: every filled value ISO 8601, all with a zone or all without.
+
+    Naive values come back as UTC wall-clock (re-read in the documented zone by the caller). Any value
+    the cast refuses sends the whole column to the slower, more forgiving path (None).
+    """
+    filled = ~is_blank
+    if not filled.any():
+        return None
+    zoned = has_zone[filled]
+    if zoned.all():
+        target = pa.timestamp("us", tz="UTC")
+    elif not zoned.any():
+        target = pa.timestamp("us")
+    else:
+        return None
+    values = pc.if_else(pa.array(is_blank), pa.scalar(None, raw.type), raw) if is_blank.any() else raw
+    try:
+        cast = pc.cast(values, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    out = pd.Series(cast.to_pandas())
+    if target.tz is None:
+        out = out.dt.tz_localize("UTC")
+    return out.astype("datetime64[us, UTC]")
 
 
 def _localize(values: pd.Series, zone: str | None) -> pd.Series | None:
