@@ -50,7 +50,7 @@ DEADLINE_HOURS = 2
     default_args=default_args(pool=EMBEDDED_WRITER_POOL),
     params=window_params(),
     on_failure_callback=alert_dag_failure,
-    deadline=deadline_alert(DEADLINE_HOURS, "reconcile has not finished 2 hours after its inputs landed"),
+    deadline=deadline_alert(DEADLINE_HOURS, "reconcile has not finished"),
     doc_md=__doc__,
 )
 def reconcile():

@@ -24,9 +24,9 @@ from dataclasses import replace
 from typing import Any
 
 from payrecon import airflow_adapter as adapter
+from payrecon.ops.schema import upgrade_serialised as upgrade
 from payrecon.settings import Settings, Window
 from payrecon.warehouse.engine import warehouse
-from payrecon.warehouse.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
