@@ -32,7 +32,7 @@ from payrecon.ingestion.csv_reading import BadRecord, clip
 from payrecon.ingestion.errors import LandingInvariantError, UnreadableFile
 from payrecon.ingestion.formats import parser_for
 from payrecon.ingestion.lines import LINE_COLUMNS, FileContext, ParsedFile
-from payrecon.ingestion.object_store import inbox_path, report_dates, report_files
+from payrecon.ingestion.object_store import inbox_path, report_dates, report_files, unconfigured_folders
 from payrecon.settings import Settings, Window
 from payrecon.warehouse.bulk import insert_frame
 
@@ -113,6 +113,8 @@ def land_window(
         for gateway, fmt in config.gateways.items():
             for path in report_files(inbox, gateway, day):
                 report.files.append(land_file(engine, path, gateway=gateway, fmt=fmt, report_date=day, config=config))
+    for folder in unconfigured_folders(inbox, config.gateways, report_dates(window)):
+        log.warning("inbox folder %s has files for this window but no entry in gateways.yaml: not landed", folder)
     summary = report.as_dict()
     summary.pop("files")
     log.info("landed window %s: %s", window.label, summary)

@@ -6,7 +6,7 @@ through it, so both kinds of inbox read the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -47,6 +47,18 @@ def report_files(inbox: str | Path | UPath, gateway: str, day: date) -> Iterator
             continue
         if path.is_file():
             yield path
+
+
+def unconfigured_folders(inbox: str | Path | UPath, gateways: Iterable[str], days: list[date]) -> list[str]:
+    """Gateway folders of the inbox that hold one of `days` but are not configured (so nobody lands them)."""
+    root = inbox_path(inbox)
+    known = set(gateways)
+    try:
+        folders = [p for p in root.iterdir() if p.is_dir() and p.name not in known and not p.name.startswith(".")]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [f"{p.name}/{d.isoformat()}" for p in sorted(folders, key=lambda p: p.name) for d in days
+            if (p / d.isoformat()).is_dir()]
 
 
 def write_bytes_atomic(path: UPath, data: bytes) -> None:

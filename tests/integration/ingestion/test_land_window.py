@@ -68,14 +68,20 @@ def test_land_window_lands_stripe_and_generic_once(warehouse_url: str, tmp_path:
         engine.dispose()
 
 
-def test_land_window_ignores_other_dates_and_unknown_folders(warehouse_url: str, tmp_path: Path) -> None:
+def test_land_window_ignores_other_dates_and_warns_of_unknown_folders(
+    warehouse_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     inbox = _inbox(tmp_path)
     (inbox / "not_configured" / DAY).mkdir(parents=True)
     (inbox / "not_configured" / DAY / "x.csv").write_text("a,b\n")
     engine = make_engine(warehouse_url)
+    settings = Settings(warehouse_url=warehouse_url, inbox_dir=inbox)
     try:
-        report = land_window(engine, Settings(warehouse_url=warehouse_url, inbox_dir=inbox), Window.day("2026-11-02"))
-        assert report.files == []
+        assert land_window(engine, settings, Window.day("2026-11-02")).files == []
+        with caplog.at_level("WARNING", logger="payrecon.ingestion.landing"):
+            report = land_window(engine, settings, Window.day(DAY))
+        assert {f.gateway for f in report.files} == {"stripe_eu", "shopgate"}
+        assert "not_configured/2026-11-01 has files for this window but no entry in gateways.yaml" in caplog.text
     finally:
         engine.dispose()
 
