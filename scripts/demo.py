@@ -58,17 +58,18 @@ def _state_counts(url: str) -> list[tuple[str, str, int]]:
     return [tuple(r) for r in rows]
 
 
-def _outbox_counts(url: str) -> list[tuple[str, str, int]]:
+def _grouped(url: str, table: str, first: str, second: str) -> list[tuple[str, str, int]]:
+    """Counts of `table` by two columns (fixed names from this file), or nothing if it does not exist."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    if not sa.inspect(engine).has_table("followup_outbox"):
+    if not sa.inspect(engine).has_table(table):
         return []
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                "select event_kind, status, count(*) from followup_outbox "
-                "group by event_kind, status order by event_kind, status"
+                f"select {first}, {second}, count(*) from {table} "  # noqa: S608 - names are literals
+                f"group by {first}, {second} order by {first}, {second}"
             )
         ).all()
     engine.dispose()
@@ -78,6 +79,7 @@ def _outbox_counts(url: str) -> list[tuple[str, str, int]]:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
+    from payrecon.finance.sample_bank import generate_bank
     from payrecon.sample_data import generate
     from payrecon.settings import Window
     from scripts.pipeline import configure_environment, init_airflow_db, run_windows
@@ -92,6 +94,7 @@ def main(argv: list[str]) -> int:
     print(f"==> sample merchant: {args.days} days x {args.orders_per_day} orders (seed {args.seed})")
     if not (base / "commerce.sqlite").exists():
         generate(base, first, args.days, args.orders_per_day, seed=args.seed)
+        generate_bank(base)  # the merchant's bank statements (CSV and CAMT.053) for the payouts
 
     warehouse_url = f"duckdb:///{base / 'warehouse.duckdb'}"
     configure_environment(
@@ -129,11 +132,15 @@ def main(argv: list[str]) -> int:
         print(f"  {item_type:<16} {state:<26} {n:>8}")
 
     print("\n==> follow-ups (outbox by kind and status):")
-    for kind, status, n in _outbox_counts(warehouse_url):
+    for kind, status, n in _grouped(warehouse_url, "followup_outbox", "event_kind", "status"):
         print(f"  {kind:<32} {status:<12} {n:>6}")
     mails = len(list(sinks.mailbox.glob("*.eml")))
     hooks = sum(1 for _ in sinks.webhooks.open()) if sinks.webhooks.exists() else 0
     print(f"  delivered: {mails} emails to the mail catcher, {hooks} webhooks (SMS, CRM, team)")
+
+    print("\n==> finance exceptions (by kind and status):")
+    for kind, status, n in _grouped(warehouse_url, "exceptions", "kind", "status"):
+        print(f"  {kind:<32} {status:<12} {n:>6}")
 
     out = base / "output"
     print("\n==> output")

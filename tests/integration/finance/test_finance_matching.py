@@ -26,10 +26,9 @@ class Ran:
 @pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def ran(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
     """The scenario reconciled and run through finance once per engine; the read-only tests share it."""
-    from conftest import create_pg_database, drop_pg_database, pg_available
-
     from payrecon.warehouse.engine import make_engine
     from payrecon.warehouse.migrate import upgrade
+    from tests.pgdb import create_pg_database, drop_pg_database, pg_available
 
     tmp = tmp_path_factory.mktemp(f"finance-{request.param}")
     name = None
