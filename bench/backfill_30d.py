@@ -11,10 +11,15 @@ an operator would:
     airflow backfill create --dag-id orders_ingest      --from-date D1 --to-date D30 --max-active-runs 1
     airflow dags unpause <the pipeline's DAGs but followups_dispatch>
 
-and the asset events carry the windows on to reconcile, payout_match, order_rules, followups_plan and
-finance_report. Measured from the runs themselves (the metadata DB): the backfill's span is the first
-backfill run's start to the last backfill run's end; the pipeline's span runs to the end of the last
-downstream run. Also: runs and task instances per DAG, mean task duration, and the warehouse's
+with `reconcile` paused (docs/RUNBOOK.md, "Backfill a range"); when both backfills have succeeded:
+
+    airflow dags unpause reconcile
+    airflow dags trigger reconcile -c '{"window_start": D1, "window_end": D30 + 1 day}'
+
+one run that reconciles the 30 windows in order, whose asset event carries the range on to payout_match,
+order_rules, followups_plan and finance_report. Measured from the runs themselves (the metadata DB):
+the ingestion backfill's span (first backfill run's start to last backfill run's end), and the whole
+pipeline's span (to the end of the last downstream run). Also: runs and task instances per DAG, mean task duration, and the warehouse's
 reconciled windows (must be every day). Prints a JSON summary (and writes it with --json PATH).
 """
 
@@ -161,8 +166,10 @@ def main(argv: list[str]) -> int:
                           "--to-date", last, "--max-active-runs", "4")
             stack.airflow("backfill", "create", "--dag-id", "orders_ingest", "--from-date", first,
                           "--to-date", last, "--max-active-runs", "1")
+            cascade = [d for d in downstream if d != "reconcile"]
             stack.airflow("dags", "unpause", "--treat-dag-id-as-regex", "-y",
-                          "^(" + "|".join([*INGEST, *downstream]) + ")$")
+                          "^(" + "|".join([*INGEST, *cascade]) + ")$")
+            reconcile_triggered: list[bool] = []
             watched = [*INGEST, *downstream]
             quiet_since: list[float] = []
             broken: dict[str, list[str]] = {}
@@ -177,6 +184,13 @@ def main(argv: list[str]) -> int:
                 backfilled = [r for r in runs if r.run_type == "backfill"]
                 busy = [r for r in runs if r.state in ("queued", "running")]
                 done = len(backfilled) == 2 * args.days and all(r.state == "success" for r in backfilled)
+                if done and not reconcile_triggered and "reconcile" in downstream:
+                    end = (days[-1] + timedelta(days=1)).isoformat()
+                    stack.airflow("dags", "unpause", "reconcile")
+                    stack.airflow("dags", "trigger", "reconcile", "-c", json.dumps(
+                        {"window_start": f"{first}T00:00:00+00:00", "window_end": f"{end}T00:00:00+00:00"}))
+                    reconcile_triggered.append(True)
+                    return False
                 if done and not busy:  # (asset events of one side of reconcile's AND may stay queued)
                     quiet_since.append(time.monotonic())
                     return time.monotonic() - quiet_since[0] > 15  # nothing new for 15 s

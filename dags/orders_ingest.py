@@ -3,10 +3,15 @@
 
 Pulls customers, products, subscriptions, orders and payment attempts from the merchant's commerce
 database (`commerce_db` connection) incrementally by `updated_at` watermark, up to the end of the run's
-window, and upserts them by key: late edits are picked up, re-runs change nothing.
+window, and upserts them by key: late edits are picked up, re-runs change nothing. One transaction.
+
+**By hand / backfill:** the Params form takes a window or range and `dry_run` (count, roll back, end
+Skipped); `airflow backfill create --dag-id orders_ingest … --max-active-runs 1` (windows share the
+watermarks).
 
 **Owner:** data team. **On failure:** a missing table or column is named in the log (see
-`docs/CONTRACT.md`); fix the source or the connection, then clear the task.
+`docs/CONTRACT.md`); fix the source or the connection, then clear the task. The team is alerted when a
+task or the run fails. Runbook: `docs/RUNBOOK.md`.
 """
 
 from __future__ import annotations
