@@ -128,8 +128,10 @@ def stage_followups(ctx: Context, window) -> dict:  # noqa: ANN001
 STAGE_FUNCS = {name: globals()[f"stage_{name}"] for name in STAGES}
 
 
-def run_stage(name: str, ctx: Context, window, rss: RssSampler, profile_dir: Path | None, tag: str) -> dict:  # noqa: ANN001
+def run_stage(name: str, ctx: Context, window, rss: RssSampler, profile_dir: Path | None, tag: str,  # noqa: ANN001
+              timer: SqlTimer | None = None) -> dict:
     load_before = _load()
+    print(f"[bench {tag}] {window.label} {name} ... (load {load_before[0]})", file=sys.stderr, flush=True)
     rss_before = rss.mark()
     cpu_before = _cpu()
     profiler = None
@@ -148,6 +150,12 @@ def run_stage(name: str, ctx: Context, window, rss: RssSampler, profile_dir: Pat
             profiler.output_text(unicode=True, color=False, show_all=False, timeline=False)
         )
         (profile_dir / f"{tag}-{name}.html").write_text(profiler.output_html())
+    print(f"[bench {tag}] {window.label} {name}: {seconds:.2f} s", file=sys.stderr, flush=True)
+    statements = timer.take() if timer is not None else None
+    if statements is not None and profile_dir is not None:
+        (profile_dir / f"{tag}-{name}-sql.txt").write_text(
+            "\n".join(f"{r['seconds']:9.3f} s {r['runs']:4d}x  {r['statement']}" for r in statements) + "\n"
+        )
     return {
         "stage": name,
         "seconds": round(seconds, 3),
@@ -158,7 +166,59 @@ def run_stage(name: str, ctx: Context, window, rss: RssSampler, profile_dir: Pat
         "load_before": load_before,
         "load_after": _load(),
         "detail": detail,
+        **({"sql": statements[:15]} if statements else {}),
     }
+
+
+# --- where SQL time goes (with --profile) ---------------------------------------------------------------
+
+class SqlTimer:
+    """Times every statement the warehouse engine runs, named by the `include/sql` step it belongs to
+    (`payrecon.warehouse.sql.run` is wrapped to say which step is running) and its position in the
+    step's file, or by its first words when it comes from Python. (Commits: see the pyinstrument profile.)"""
+
+    def __init__(self, engine) -> None:  # noqa: ANN001 - Engine
+        from sqlalchemy import event
+
+        from payrecon.warehouse import sql
+
+        self.rows: dict[str, list[float]] = {}
+        self._step: list[str] = []
+        self._started: dict[int, float] = {}
+        original_run = sql.run
+
+        def run(conn, name, **params):  # noqa: ANN001, ANN202
+            self._step.append(name)
+            self._index = 0
+            try:
+                return original_run(conn, name, **params)
+            finally:
+                self._step.pop()
+
+        sql.run = run
+        self._index = 0
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+            self._started[id(cursor)] = time.perf_counter()
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def after(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+            began = self._started.pop(id(cursor), None)
+            if began is None:
+                return
+            if self._step:
+                self._index += 1
+                key = f"include/sql/{self._step[-1]}.sql #{self._index}"
+            else:
+                key = "python: " + " ".join(statement.split())[:70]
+            self.rows.setdefault(key, []).append(time.perf_counter() - began)
+
+    def take(self) -> list[dict]:
+        out = sorted(({"statement": k, "seconds": round(sum(v), 3), "runs": len(v)} for k, v in self.rows.items()),
+                     key=lambda r: -r["seconds"])
+        self.rows = {}
+        return out
 
 
 # --- warehouse lifecycle --------------------------------------------------------------------------------
@@ -260,7 +320,8 @@ def run(args: argparse.Namespace) -> dict:
             result["window"] = measured.label
             rss.mark()
             overall_before = rss.overall_peak
-            result["stages"] = [run_stage(name, ctx, measured, rss, profile_dir, tag) for name in STAGES]
+            timer = SqlTimer(engine) if profile_dir is not None else None
+            result["stages"] = [run_stage(name, ctx, measured, rss, profile_dir, tag, timer) for name in STAGES]
             result["total_seconds"] = round(sum(s["seconds"] for s in result["stages"]), 3)
             result["total_cpu_seconds"] = round(sum(s["cpu_seconds"] for s in result["stages"]), 3)
             result["peak_rss_mb"] = round(max(s["peak_rss_mb"] for s in result["stages"]), 1)
