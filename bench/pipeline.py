@@ -129,7 +129,7 @@ STAGE_FUNCS = {name: globals()[f"stage_{name}"] for name in STAGES}
 
 
 def run_stage(name: str, ctx: Context, window, rss: RssSampler, profile_dir: Path | None, tag: str,  # noqa: ANN001
-              timer: SqlTimer | None = None) -> dict:
+              timer: SqlTimer | None = None, watchdog: Watchdog | None = None) -> dict:
     load_before = _load()
     print(f"[bench {tag}] {window.label} {name} ... (load {load_before[0]})", file=sys.stderr, flush=True)
     rss_before = rss.mark()
@@ -141,7 +141,19 @@ def run_stage(name: str, ctx: Context, window, rss: RssSampler, profile_dir: Pat
         profiler = Profiler(interval=0.005)
         profiler.start()
     started = time.perf_counter()
-    detail = STAGE_FUNCS[name](ctx, window)
+    timed_out = None
+    if watchdog is not None:
+        watchdog.arm()
+    try:
+        detail = STAGE_FUNCS[name](ctx, window)
+    except Exception as exc:
+        if watchdog is None or not watchdog.fired:
+            raise
+        timed_out = f"cancelled after {watchdog.limit:.0f} s: {type(exc).__name__}"
+        detail = {}
+    finally:
+        if watchdog is not None:
+            watchdog.disarm()
     seconds = time.perf_counter() - started
     if profiler is not None:
         profiler.stop()
@@ -150,7 +162,8 @@ def run_stage(name: str, ctx: Context, window, rss: RssSampler, profile_dir: Pat
             profiler.output_text(unicode=True, color=False, show_all=False, timeline=False)
         )
         (profile_dir / f"{tag}-{name}.html").write_text(profiler.output_html())
-    print(f"[bench {tag}] {window.label} {name}: {seconds:.2f} s", file=sys.stderr, flush=True)
+    print(f"[bench {tag}] {window.label} {name}: {seconds:.2f} s{' TIMED OUT' if timed_out else ''}",
+          file=sys.stderr, flush=True)
     statements = timer.take() if timer is not None else None
     if statements is not None and profile_dir is not None:
         (profile_dir / f"{tag}-{name}-sql.txt").write_text(
@@ -166,6 +179,7 @@ def run_stage(name: str, ctx: Context, window, rss: RssSampler, profile_dir: Pat
         "load_before": load_before,
         "load_after": _load(),
         "detail": detail,
+        **({"timed_out": timed_out} if timed_out else {}),
         **({"sql": statements[:15]} if statements else {}),
     }
 
@@ -219,6 +233,75 @@ class SqlTimer:
                      key=lambda r: -r["seconds"])
         self.rows = {}
         return out
+
+
+# --- a time limit per stage ------------------------------------------------------------------------------
+
+class Watchdog:
+    """Cancels the warehouse's running statements once a stage has run `limit` seconds, so one stage
+    that does not scale does not hide the others: DuckDB connections are interrupted, PostgreSQL
+    backends of the benchmark database cancelled (`pg_cancel_backend`), again every 2 s until the stage
+    gives up. The stage then fails, its transaction rolls back, and it is reported as timed out."""
+
+    def __init__(self, engine, limit: float | None, pg_database: str | None) -> None:  # noqa: ANN001
+        import threading
+        import weakref
+
+        from sqlalchemy import event
+
+        self.limit = limit
+        self.fired = False
+        self._pg_database = pg_database
+        self._connections: weakref.WeakSet = weakref.WeakSet()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+        @event.listens_for(engine, "connect")
+        def remember(dbapi_conn, record) -> None:  # noqa: ANN001
+            try:
+                self._connections.add(dbapi_conn)
+            except TypeError:  # not weak-referenceable: keep nothing
+                pass
+
+    def _cancel(self) -> None:
+        for conn in list(self._connections):
+            try:
+                getattr(conn, "interrupt", lambda: None)()
+            except Exception:  # noqa: BLE001, S110 - best effort
+                pass
+        if self._pg_database:
+            import sqlalchemy as sa
+
+            admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+            try:
+                with admin.connect() as conn:
+                    conn.execute(sa.text("select pg_cancel_backend(pid) from pg_stat_activity "
+                                         "where datname = :db and state = 'active'"), {"db": self._pg_database})
+            finally:
+                admin.dispose()
+
+    def _watch(self) -> None:
+        if self._stop.wait(self.limit):
+            return
+        self.fired = True
+        while not self._stop.is_set():
+            self._cancel()
+            self._stop.wait(2.0)
+
+    def arm(self) -> None:
+        import threading
+
+        self.fired = False
+        if self.limit:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._watch, name="stage-watchdog", daemon=True)
+            self._thread.start()
+
+    def disarm(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
 
 # --- warehouse lifecycle --------------------------------------------------------------------------------
@@ -278,6 +361,9 @@ def check_truth(engine, truth_dir: Path) -> dict:  # noqa: ANN001
 # --- main -------------------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> dict:
+    def save(partial: dict) -> None:  # progress on disk: a run killed from outside still reports its stages
+        Path(args.json).write_text(json.dumps({**partial, "partial": True}, indent=2, default=str))
+
     scenario_dir = Path(args.scenario)
     meta = json.loads((scenario_dir / "bench-meta.json").read_text())["summary"]
     work = Path(args.work)
@@ -304,6 +390,10 @@ def run(args: argparse.Namespace) -> dict:
                                "peak_rss_mb": round(rss.peak_since_mark() / MB, 1),
                                "imports_seconds": imports,
                                "what": "imports (Great Expectations included), fresh warehouse, migrations"}
+            from sqlalchemy.engine import make_url
+
+            watchdog = Watchdog(engine, args.stage_timeout,
+                                make_url(url).database if args.backend == "postgres" else None)
             settings = Settings(
                 warehouse_url=url, commerce_url=meta["commerce_url"], inbox_dir=scenario_dir / "inbox",
                 output_dir=work / "output", recon=ReconSettings(settlement_grace_days=int(meta["grace_days"])),
@@ -313,16 +403,23 @@ def run(args: argparse.Namespace) -> dict:
             windows = [Window(first + timedelta(days=i), first + timedelta(days=i + 1)) for i in range(meta["days"])]
             result["warmup"] = []
             for window in windows[:-1]:
-                stages = [run_stage(name, ctx, window, rss, None, tag) for name in STAGES]
-                result["warmup"].append({"window": window.label, "stages": stages,
-                                         "seconds": round(sum(s["seconds"] for s in stages), 3)})
+                stages = []
+                result["warmup"].append({"window": window.label, "stages": stages})
+                for name in STAGES:
+                    stages.append(run_stage(name, ctx, window, rss, None, tag, watchdog=watchdog))
+                    save(result)
+                result["warmup"][-1]["seconds"] = round(sum(s["seconds"] for s in stages), 3)
             measured = windows[-1]
             result["window"] = measured.label
             rss.mark()
             overall_before = rss.overall_peak
             timer = SqlTimer(engine) if profile_dir is not None else None
-            result["stages"] = [run_stage(name, ctx, measured, rss, profile_dir, tag, timer) for name in STAGES]
+            result["stages"] = []
+            for name in STAGES:
+                result["stages"].append(run_stage(name, ctx, measured, rss, profile_dir, tag, timer, watchdog))
+                save(result)
             result["total_seconds"] = round(sum(s["seconds"] for s in result["stages"]), 3)
+            result["timed_out"] = [s["stage"] for s in result["stages"] if s.get("timed_out")]
             result["total_cpu_seconds"] = round(sum(s["cpu_seconds"] for s in result["stages"]), 3)
             result["peak_rss_mb"] = round(max(s["peak_rss_mb"] for s in result["stages"]), 1)
             result["process_peak_rss_mb"] = round(max(rss.overall_peak, overall_before) / MB, 1)
@@ -390,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", required=True, help="where to write the result")
     ap.add_argument("--profile", default=None, help="write a pyinstrument profile per measured stage here")
     ap.add_argument("--no-check", action="store_true", help="skip the ground-truth check")
+    ap.add_argument("--stage-timeout", type=float, default=None,
+                    help="cancel a stage's statements after this many seconds and report it as timed out")
     args = ap.parse_args(argv)
     import logging
 
