@@ -278,15 +278,22 @@ def settings_from_airflow(need_commerce: bool = False) -> Settings:
     )
 
 
-def windows_from_context(context: dict[str, Any]) -> list[Window]:
+def windows_from_context(context: dict[str, Any], *, honours_dry_run: bool = False) -> list[Window]:
     """The windows a run must work on, most explicit first.
 
     1. Params `window_start`/`window_end` (a manual or backfill run from the form), split into days.
     2. The windows carried in the extras of the asset events that triggered this run (several when
        upstream windows were coalesced into one run).
     3. The run's own data interval.
+
+    Fail-safe for dry runs: every DAG's form has `dry_run`, but only task bodies that implement it say
+    so (`honours_dry_run=True`: `payrecon.tasks`). Any other task asked for a dry run does nothing and
+    ends Skipped, rather than writing.
     """
     params = context.get("params") or {}
+    if not honours_dry_run and _truthy(str(params.get("dry_run", False))):
+        log.warning("dry_run is not implemented by this task: nothing done (see docs/RUNBOOK.md)")
+        skip_task("dry run requested, and this task does not implement dry runs: nothing was done")
     if params.get("window_start") and params.get("window_end"):
         return Window.parse(str(params["window_start"]), str(params["window_end"])).days()
 

@@ -13,8 +13,9 @@ Run options (Params `gateway`, `dry_run`; see `airflow_adapter.window_params`):
 | `publish_reconciliation` | writes files | as above | writes nothing, task Skipped |
 
 A dry run's task ends Skipped on purpose: a skipped task emits no asset event, so no downstream DAG
-runs on data that was never written. The other DAGs' task bodies (`rule_tasks`, `followup_tasks`) take
-the params form but do not implement `dry_run`; see docs/RUNBOOK.md.
+runs on data that was never written. The other DAGs' task bodies (`rule_tasks`, `followup_tasks`,
+finance) do not implement `dry_run`: asked for one, `airflow_adapter.windows_from_context` makes them
+do nothing and end Skipped (docs/RUNBOOK.md).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def land_settlements(context: dict[str, Any], asset: Any = None, settings: Setti
     from payrecon.ops.transaction import one_transaction
 
     settings = settings or adapter.settings_from_airflow()
-    windows = adapter.windows_from_context(context)
+    windows = adapter.windows_from_context(context, honours_dry_run=True)
     options = adapter.run_options(context)
     config = _ingestion_config(options.gateway)
     reports = []
@@ -92,7 +93,7 @@ def pull_orders(context: dict[str, Any], asset: Any = None, settings: Settings |
     from payrecon.ops.transaction import one_transaction
 
     settings = settings or adapter.settings_from_airflow(need_commerce=True)
-    windows = adapter.windows_from_context(context)
+    windows = adapter.windows_from_context(context, honours_dry_run=True)
     options = adapter.run_options(context)
     if options.gateway:
         log.info("gateway %s ignored: orders come from one commerce database for every gateway", options.gateway)
@@ -136,7 +137,7 @@ def reconcile_from_context(context: dict[str, Any], settings: Settings | None = 
     from payrecon.reconciliation.reconcile import reconcile
 
     settings = settings or adapter.settings_from_airflow()
-    windows = adapter.windows_from_context(context)
+    windows = adapter.windows_from_context(context, honours_dry_run=True)
     options = adapter.run_options(context)
     with warehouse(settings.warehouse_url) as engine:
         upgrade(engine)

@@ -1,7 +1,8 @@
 """The Params of a manual or backfill run (`gateway`, `dry_run`) and the alerts a failure raises.
 
 - A dry run computes the same counts as the real run, writes nothing (every table's checksum is
-  unchanged) and ends Skipped, so no asset event starts downstream DAGs.
+  unchanged) and ends Skipped, so no asset event starts downstream DAGs. A DAG whose tasks do not
+  implement dry runs does nothing and ends Skipped.
 - `gateway` lands only that gateway's folder; an unknown gateway fails the task, naming the known ones.
 - That failure alerts the team twice (the task's callback and the DAG run's), by webhook and by email.
 """
@@ -84,6 +85,25 @@ def test_dry_runs_count_like_real_runs_and_write_nothing(
     landed = land_settlements({"params": second.as_dict()}, settings=settings)
     assert [{k: v for k, v in r.items() if k != "files"} for r in landed["reports"]] == dry_landing
     assert dry_landing[0]["lines_loaded"] > 0
+
+
+def test_dry_run_of_a_dag_without_dry_runs_does_nothing(warehouse_url: str, scenario: Path, tmp_path: Path) -> None:
+    """Order rules (like follow-ups and finance) do not implement dry runs: asked for one, they skip."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from payrecon.rule_tasks import decide_rules
+    from payrecon.rules.settings import RuleSettings
+    from payrecon.tasks import land_settlements, pull_orders
+
+    window = windows()[0]
+    settings = Settings(warehouse_url=warehouse_url, commerce_url=f"sqlite:///{scenario / 'commerce.sqlite'}",
+                        inbox_dir=scenario / "inbox", output_dir=tmp_path)
+    land_settlements({"params": window.as_dict()}, settings=settings)
+    pull_orders({"params": window.as_dict()}, settings=settings)
+    before = _sums(warehouse_url)
+    with pytest.raises(AirflowSkipException, match="does not implement dry runs"):
+        decide_rules({"params": {**window.as_dict(), "dry_run": True}}, settings=settings, rules=RuleSettings())
+    assert differences(before, _sums(warehouse_url)) == []
 
 
 def test_gateway_param_lands_only_that_gateway(warehouse_url: str, scenario: Path, tmp_path: Path) -> None:
