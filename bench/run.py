@@ -78,7 +78,7 @@ def _versions(backends: list[str]) -> dict[str, str]:
 # --- running ----------------------------------------------------------------------------------------------
 
 def run_scale(sc: Scenario, backends: list[str], work: Path, logs: Path, profile: Path | None, check: bool,
-              stage_timeout: float | None = None, log=print) -> dict:
+              stage_timeout: float | None = None, log=print, reuse: bool = False) -> dict:
     day = sc.measured_day
     out: dict = {"orders_per_day": sc.orders_per_day, "days": sc.days, "window": day,
                  "scenario": {"folder": str(sc.folder), "reused": sc.reused,
@@ -86,11 +86,14 @@ def run_scale(sc: Scenario, backends: list[str], work: Path, logs: Path, profile
                               "table_counts": sc.meta["summary"]["table_counts"]},
                  "backends": {}}
     ref_json = work / f"reference-{sc.orders_per_day}.json"
-    log(f"  reference join (DuckDB in memory, CSV + parquet) for {day} ...")
-    with open(ref_json, "w") as fh:
-        code = subprocess.run([sys.executable, "-m", "bench.reference", str(sc.folder), day, str(sc.grace_days)],
-                              cwd=ROOT, env=_env(), stdout=fh, stderr=subprocess.DEVNULL, check=False).returncode
-    out["reference"] = json.loads(ref_json.read_text()) if code == 0 else {"error": f"exit {code}"}
+    if reuse and ref_json.is_file() and ref_json.stat().st_size:
+        out["reference"] = json.loads(ref_json.read_text())
+    else:
+        log(f"  reference join (DuckDB in memory, CSV + parquet) for {day} ...")
+        with open(ref_json, "w") as fh:
+            code = subprocess.run([sys.executable, "-m", "bench.reference", str(sc.folder), day, str(sc.grace_days)],
+                                  cwd=ROOT, env=_env(), stdout=fh, stderr=subprocess.DEVNULL, check=False).returncode
+        out["reference"] = json.loads(ref_json.read_text()) if code == 0 else {"error": f"exit {code}"}
     for backend in backends:
         tag = f"{backend}-{sc.orders_per_day}"
         run_work = work / tag
@@ -103,6 +106,13 @@ def run_scale(sc: Scenario, backends: list[str], work: Path, logs: Path, profile
             args.append("--no-check")
         if stage_timeout:
             args += ["--stage-timeout", str(stage_timeout)]
+        if reuse and result_json.is_file():
+            result = json.loads(result_json.read_text())
+            if result.get("partial") and "error" not in result:
+                result["error"] = "interrupted (partial result: the stages it finished)"
+            out["backends"][backend] = result
+            log(f"  {backend}: reused {result_json}")
+            continue
         log(f"  {backend}: every stage, {sc.days - 1} warm-up day(s) then window {day} (load {_load()}) ...")
         started = time.perf_counter()
         code = _child("bench.pipeline", args, logs / f"{tag}.log")
@@ -119,8 +129,10 @@ def run_scale(sc: Scenario, backends: list[str], work: Path, logs: Path, profile
     return out
 
 
-def dag_parse(work: Path, logs: Path) -> dict:
+def dag_parse(work: Path, logs: Path, reuse: bool = False) -> dict:
     path = work / "dagparse.json"
+    if reuse and path.is_file():
+        return json.loads(path.read_text())
     code = _child("bench.dagparse", ["--json", str(path)], logs / "dagparse.log")
     return json.loads(path.read_text()) if code == 0 and path.is_file() else {"error": f"exit {code}"}
 
@@ -183,7 +195,7 @@ def growth_of(runs: dict, backends: list[str]) -> dict | None:
     out = {"from": sizes[0], "to": sizes[-1], "factor": sizes[-1] / sizes[0], "backends": {}}
     for backend in backends:
         a, b = lo["backends"].get(backend, {}), hi["backends"].get(backend, {})
-        if "stages" not in a or "stages" not in b:
+        if "total_seconds" not in a or "total_seconds" not in b:
             continue
         per = {}
         for name in STAGES:
@@ -321,7 +333,7 @@ def markdown(report: dict) -> str:
              "| target | met | figure |", "|---|---|---|"]
     lines += [f"| {c['target']} | {'yes' if c['met'] else '**no**'} | {c['figure']} |" for c in report["targets"]]
     for size, run in sorted(report["runs"].items(), key=lambda kv: int(kv[0])):
-        backends = [b for b in run["backends"] if "stages" in run["backends"][b]]
+        backends = [b for b in run["backends"] if "total_seconds" in run["backends"][b]]
         lines += ["", f"## {int(size):,} orders/day, window {run['window']}", "",
                   "| stage | " + " | ".join(f"{b} wall s | {b} cpu s | {b} peak MB | load" for b in backends) + " |",
                   "|---|" + "---|---|---|---|" * len(backends)]
@@ -360,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stage-timeout", type=float, default=None,
                     help="cancel a stage after this many seconds (reported as timed out, a lower bound) so a stage "
                          "that does not scale cannot stall the run")
+    ap.add_argument("--keep-work", action="store_true", help="keep the per-run JSON files (work dir in the cache)")
+    ap.add_argument("--reuse-work", default=None, metavar="DIR",
+                    help="a kept (or interrupted) run's work dir: runs whose JSON is there are not run again, an "
+                         "interrupted one is reported with the stages it finished")
     ap.add_argument("--profile", action="store_true",
                     help="pyinstrument profile of every measured stage under OUT/profiles/ (slows the run)")
     args = ap.parse_args(argv)
@@ -368,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    work = Path(args.cache) / f"work-{stamp}"
+    work = Path(args.reuse_work) if args.reuse_work else Path(args.cache) / f"work-{stamp}"
     logs = out_dir / "logs"
     for d in (work, logs):
         d.mkdir(parents=True, exist_ok=True)
@@ -392,13 +408,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"({time.perf_counter() - started:.1f} s)")
         if not args.no_dag_parse:
             log("DAG parse timing ...")
-            report["dag_parse"] = dag_parse(work, logs)
+            report["dag_parse"] = dag_parse(work, logs, reuse=bool(args.reuse_work))
         for size in sizes:
             log(f"{size:,} orders/day:")
             report["runs"][str(size)] = run_scale(scenarios[size], backends, work, logs, profile,
-                                                  not args.no_check, args.stage_timeout, log=log)
+                                                  not args.no_check, args.stage_timeout, log=log,
+                                                  reuse=bool(args.reuse_work))
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
     report["load_end"] = _load()
     report["growth"] = growth_of(report["runs"], backends)
     report["targets"] = evaluate(report)
