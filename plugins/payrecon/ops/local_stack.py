@@ -75,6 +75,9 @@ class LocalStack:
         self.meta_url = self.pg_admin_url.rsplit("/", 1)[0] + f"/{self.meta_db}"
         self.api_port = free_port()
         self.broker_url = f"{self.redis_url}/{self.redis_db}"
+        # Celery queue of this stack alone: two stacks sharing a Redis DB (two test runs at once) never
+        # take each other's tasks, and cleaning up touches only this queue's keys.
+        self.queue = f"payrecon-{uuid.uuid4().hex[:10]}"
         self._created_db = False
         self._env = self._build_env()
 
@@ -105,6 +108,7 @@ class LocalStack:
                 "AIRFLOW__CELERY__BROKER_URL": self.broker_url,
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.meta_url.replace("+psycopg2", ""),
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.celery_concurrency),
+                "AIRFLOW__OPERATORS__DEFAULT_QUEUE": self.queue,
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 # fast feedback: the measured settings of shared/AIRFLOW_NOTES.md
@@ -145,12 +149,13 @@ class LocalStack:
         self._created_db = False
 
     def flush_broker(self) -> None:
-        """Empty this stack's Redis DB (only that DB number: other users of the server are untouched)."""
+        """Drop this stack's queue from its Redis DB (nothing else: another stack may share the DB)."""
         import redis
 
         client = redis.Redis.from_url(self.broker_url)
         try:
-            client.flushdb()
+            for key in client.scan_iter(match=f"{self.queue}*"):
+                client.delete(key)
         finally:
             client.close()
 
@@ -168,7 +173,7 @@ class LocalStack:
         return proc
 
     def init(self, pool_slots: int = 4, pool_description: str = "warehouse writers") -> None:
-        """A fresh metadata DB and broker DB, migrated, with the `warehouse_writer` pool."""
+        """A fresh metadata DB, migrated, with the `warehouse_writer` pool; this stack's queue emptied."""
         self.create_metadata_db()
         self.flush_broker()
         self.airflow("db", "migrate", timeout=300)
@@ -189,7 +194,7 @@ class LocalStack:
         if self.executor == "CeleryExecutor":
             self._spawn(
                 "celery-worker", "celery", "worker", "--concurrency", str(self.celery_concurrency),
-                "--queues", "default", "--skip-serve-logs", "--without-gossip", "--without-mingle",
+                "--queues", self.queue, "--skip-serve-logs", "--without-gossip", "--without-mingle",
             )
         if self.with_triggerer:
             self._spawn("triggerer", "triggerer")
