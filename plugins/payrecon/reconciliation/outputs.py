@@ -90,8 +90,23 @@ def _neutralised(values: pa.Array) -> pa.Array:
     return pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise("'", values, ""), values)
 
 
-def neutralise_formulas(table: pa.Table, text_columns: list[str] | None = None) -> pa.Table:
-    """The table with every text column (or the ones named) neutralised."""
+def neutralise_formulas(table, text_columns: list[str] | None = None):  # noqa: ANN001, ANN201
+    """The table (Arrow, or a pandas frame for the report writers) with every text column, or the ones
+    named, neutralised; numbers stay numbers."""
+    import pandas as pd
+
+    if isinstance(table, pd.DataFrame):
+        out = table.copy()
+        names = text_columns if text_columns is not None else [
+            c for c in out.columns if out[c].dtype == object or pd.api.types.is_string_dtype(out[c])
+        ]
+        for name in names:
+            values = out[name]
+            texts = values.map(lambda v: v if isinstance(v, str) else None)
+            if texts.notna().any():
+                fixed = _neutralised(pa.array(texts.tolist(), pa.string())).to_pylist()
+                out[name] = [f if isinstance(v, str) else v for v, f in zip(values, fixed, strict=True)]
+        return out
     names = text_columns if text_columns is not None else [
         f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
     ]
