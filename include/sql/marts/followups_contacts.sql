@@ -30,7 +30,6 @@ select
 from candidates
 where rn = 1
   and not exists (select 1 from followup_contacts as f where f.contact_key = candidates.contact_key)
-on conflict do nothing
 ;
 update followup_contacts
 set

@@ -1,6 +1,7 @@
 -- A send step: queue the step's actions for every due instance, then move it to the next step.
 -- Key: <journey>.<step> : order:<id> : <action>, so advancing twice queues nothing twice (R15).
 -- Binds: :journey_id, :step, :next_step, :next_wait_days, :now.
+-- Already-queued keys are left out by an anti-join (DuckDB runs `on conflict` inserts ~100x slower).
 insert into followup_outbox (
     outbox_id, idempotency_key, event_kind, event_at, subject_ref, order_id, purchase_id, customer_id,
     product_id, journey_instance_id, journey_step, action_id, channel, template, recipient, team,
@@ -79,8 +80,9 @@ final as (
     from queued
 )
 
-select * from final
-on conflict do nothing
+select f.*
+from final as f
+where not exists (select 1 from followup_outbox as o where o.outbox_id = f.outbox_id)
 ;
 update journey_instances
 set
