@@ -22,7 +22,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-
 DUCKDB_DEFAULTS = {"memory_limit": "512MB"}
 
 
