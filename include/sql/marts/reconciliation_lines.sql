@@ -16,17 +16,47 @@ window_lines as (
     where window_start = :window_start
 ),
 
+window_charges as (
+    -- the charges this window's lines name (charges, refunds, chargebacks)
+    select distinct charge_id
+    from window_lines
+    where charge_id is not null
+),
+
+window_orders as (
+    -- the orders those charges were for: a line's rank among its order's lines needs their other charges
+    select distinct a.order_id
+    from payment_attempts as a
+    inner join window_charges as w
+        on w.charge_id = a.gateway_charge_id
+    where a.status = 'succeeded'
+),
+
+scoped_charges as (
+    -- cost follows the window, not the history: only these charges' lines and attempts are read
+    select charge_id from window_charges
+    union
+    select a.gateway_charge_id as charge_id
+    from payment_attempts as a
+    inner join window_orders as o
+        on o.order_id = a.order_id
+    where a.status = 'succeeded'
+      and a.gateway_charge_id is not null
+),
+
 charge_lines_so_far as (
-    -- every charge line that had arrived by this window, to tell first from duplicate
+    -- every charge line of those charges that had arrived by this window, to tell first from duplicate
     select
-        line_id,
-        charge_id,
-        window_start,
-        file_id,
-        line_no
-    from settlement_lines
-    where line_type = 'charge'
-      and window_start <= :window_start
+        l.line_id,
+        l.charge_id,
+        l.window_start,
+        l.file_id,
+        l.line_no
+    from settlement_lines as l
+    inner join scoped_charges as c
+        on c.charge_id = l.charge_id
+    where l.line_type = 'charge'
+      and l.window_start <= :window_start
 ),
 
 succeeded_attempts as (
@@ -38,8 +68,9 @@ succeeded_attempts as (
         cast(sum(a.amount_minor) as bigint) as amount_minor,
         min(a.currency) as currency
     from payment_attempts as a
+    inner join scoped_charges as c
+        on c.charge_id = a.gateway_charge_id
     where a.status = 'succeeded'
-      and a.gateway_charge_id is not null
     group by a.gateway_charge_id
 ),
 

@@ -38,6 +38,8 @@ first_success as (
             a.*,
             row_number() over (partition by a.order_id order by a.attempted_at, a.attempt_id) as rn
         from payment_attempts as a
+        inner join _orders_to_evaluate as e
+            on e.order_id = a.order_id
         where a.status = 'succeeded'
     ) as ranked
     where rn = 1
