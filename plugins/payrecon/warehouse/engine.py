@@ -22,7 +22,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-DUCKDB_DEFAULTS = {"memory_limit": "512MB"}
+DUCKDB_DEFAULTS = {"memory_limit": "2GB"}
 
 
 def duckdb_config(query: dict[str, str] | None = None) -> dict[str, str]:
