@@ -33,11 +33,18 @@ fresh as (
     select *
     from triggered as g
     where g.rn = 1
+      -- two anti-joins, not one with `or`: an `or` of equalities cannot be hashed (a nested loop)
       and not exists (
           select 1
           from journey_instances as j
           where j.journey_id = g.journey_id
-            and (j.order_id = g.order_id or j.purchase_id = g.purchase_id)
+            and j.order_id = g.order_id
+      )
+      and not exists (
+          select 1
+          from journey_instances as j
+          where j.journey_id = g.journey_id
+            and j.purchase_id = g.purchase_id
       )
 ),
 
