@@ -1,40 +1,52 @@
--- Candidate pairs of customer records: only records that share an email, a phone or a card are ever
--- compared (blocking), so the work grows with the evidence, not with the square of the customers.
--- A key shared by more than :max_block_size records (a shop's test card, a placeholder phone) says
--- nothing about a person and is skipped. Scored in Python (name similarity), decided there.
+-- Candidate pairs among the records to resolve (_link_affected, _identity_customers): only records that
+-- share an email, a phone or a card are ever compared (blocking), so the work grows with the evidence,
+-- not with the square of the customers. A key shared by more than :max_block_size records of the
+-- horizon (a shop's test card, a placeholder phone) says nothing about a person and is skipped; blocks
+-- are counted over all of identity_keys. Scored in Python (name similarity), decided there.
+-- Binds: :horizon_start, :max_block_size.
 drop table if exists _identity_pairs
 ;
 create temporary table _identity_pairs as
 with
 
-keys as (
-    select customer_id, 'email' as key_kind, email_norm as key_value
-    from _identity_customers
-    where email_norm is not null
-    union all
-    select customer_id, 'phone' as key_kind, phone_norm as key_value
-    from _identity_customers
-    where phone_norm is not null
-    union all
-    select customer_id, 'card' as key_kind, card_fingerprint as key_value
-    from _identity_cards
+blocked_all as (
+    select
+        k.customer_id,
+        k.key_kind,
+        k.key_value
+    from identity_keys as k
+    inner join _link_affected as a
+        on a.customer_id = k.customer_id
+    where k.key_kind <> 'self'
+      and k.seen_at >= :horizon_start
+),
+
+block_keys as (
+    select distinct
+        key_kind,
+        key_value
+    from blocked_all
 ),
 
 usable_keys as (
     select
-        key_kind,
-        key_value
-    from keys
-    group by key_kind, key_value
-    having count(distinct customer_id) between 2 and :max_block_size
+        k.key_kind,
+        k.key_value
+    from identity_keys as k
+    inner join block_keys as b
+        on b.key_kind = k.key_kind
+       and b.key_value = k.key_value
+    where k.seen_at >= :horizon_start
+    group by k.key_kind, k.key_value
+    having count(distinct k.customer_id) between 2 and :max_block_size
 ),
 
 blocked as (
-    select distinct
+    select
         k.customer_id,
         k.key_kind,
         k.key_value
-    from keys as k
+    from blocked_all as k
     inner join usable_keys as u
         on u.key_kind = k.key_kind and u.key_value = k.key_value
 ),

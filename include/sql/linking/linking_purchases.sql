@@ -3,11 +3,25 @@
 -- paid in between (the purchase was over) -- unless it is itself paid within :duplicate_minutes of
 -- that payment: then it is the same purchase bought twice (a double submit), a duplicate sale.
 -- In a purchase, the first paid order is the sale, later paid ones duplicate sales, the rest failed
--- attempts. Needs _purchase_orders. Binds: :window_days, :duplicate_minutes.
+-- attempts. Most chains hold one order, which is a purchase of its own: only longer chains go through
+-- the windows below. Needs _purchase_orders. Binds: :window_days, :duplicate_minutes.
 drop table if exists _purchase_assign
 ;
 create temporary table _purchase_assign as
 with
+
+chain_sizes as (
+    select
+        o.*,
+        count(*) over (partition by o.person_id, o.product_id) as chain_orders
+    from _purchase_orders as o
+),
+
+single as (
+    select *
+    from chain_sizes
+    where chain_orders = 1
+),
 
 chain as (
     select
@@ -15,7 +29,8 @@ chain as (
         lag(o.created_at) over (
             partition by o.person_id, o.product_id order by o.created_at, o.order_id
         ) as prev_created_at
-    from _purchase_orders as o
+    from chain_sizes as o
+    where o.chain_orders > 1
 ),
 
 paid_in_between as (
@@ -92,13 +107,32 @@ roled as (
     from ranked as r
 ),
 
-final as (
+chained as (
     select
         o.*,
         max(case when o.role = 'sale' then o.order_id end) over (partition by o.purchase_id) as sale_order_id,
         max(case when o.role = 'sale' then o.customer_id end) over (partition by o.purchase_id) as sale_customer_id,
         max(case when o.role = 'sale' then o.first_success_at end) over (partition by o.purchase_id) as sale_at
     from roled as o
+),
+
+final as (
+    select
+        order_id, customer_id, person_id, identity_score, identity_reason, product_id, status, created_at,
+        first_attempt_at, first_success_at, charges, charged_minor, first_charge_minor, currency,
+        purchase_id, first_customer_id, role, sale_order_id, sale_customer_id, sale_at
+    from chained
+    union all
+    select
+        order_id, customer_id, person_id, identity_score, identity_reason, product_id, status, created_at,
+        first_attempt_at, first_success_at, charges, charged_minor, first_charge_minor, currency,
+        'pur_' || order_id as purchase_id,
+        customer_id as first_customer_id,
+        case when first_success_at is null then 'failed_attempt' else 'sale' end as role,
+        case when first_success_at is not null then order_id end as sale_order_id,
+        case when first_success_at is not null then customer_id end as sale_customer_id,
+        first_success_at as sale_at
+    from single
 )
 
 select * from final

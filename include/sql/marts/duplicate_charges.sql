@@ -1,12 +1,10 @@
 -- A customer charged twice for one purchase, with the amount to refund: a second paid order of the
 -- purchase (all of it), or a second successful charge on one order (all but the first charge).
--- Orders already refunded are left out: there is nothing left to give back. Needs _purchase_assign.
-delete from duplicate_charges
-where order_id in (select order_id from _purchase_orders)
+-- Orders already refunded are left out: there is nothing left to give back. For the orders linked this
+-- run, only rows that are new, different or no longer due are written. Needs _purchase_assign.
+drop table if exists _duplicates_new
 ;
-insert into duplicate_charges (
-    order_id, purchase_id, original_order_id, amount_minor, currency, charged_at, reason
-)
+create temporary table _duplicates_new as
 with
 
 second_orders as (
@@ -45,3 +43,48 @@ final as (
 )
 
 select * from final
+;
+drop table if exists _duplicates_changed
+;
+create temporary table _duplicates_changed as
+select
+    order_id,
+    purchase_id,
+    original_order_id,
+    amount_minor,
+    currency,
+    charged_at,
+    reason
+from _duplicates_new
+except
+select
+    d.order_id,
+    d.purchase_id,
+    d.original_order_id,
+    d.amount_minor,
+    d.currency,
+    d.charged_at,
+    d.reason
+from duplicate_charges as d
+inner join _purchase_orders as o
+    on o.order_id = d.order_id
+;
+delete from duplicate_charges
+where order_id in (select order_id from _duplicates_changed)
+   or (
+       order_id in (select order_id from _purchase_orders)
+       and order_id not in (select order_id from _duplicates_new)
+   )
+;
+insert into duplicate_charges (
+    order_id, purchase_id, original_order_id, amount_minor, currency, charged_at, reason
+)
+select
+    order_id,
+    purchase_id,
+    original_order_id,
+    amount_minor,
+    currency,
+    charged_at,
+    reason
+from _duplicates_changed

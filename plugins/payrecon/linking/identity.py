@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from payrecon.linking.settings import LinkSettings
 from payrecon.warehouse import sql
+from payrecon.warehouse.bulk import read_arrow
 
 EVIDENCE_WEIGHTS = {"email": 0.45, "phone": 0.15, "card": 0.15}
 NAME_WEIGHT = 0.25
@@ -92,12 +94,34 @@ def connected_persons(customers: pd.DataFrame, edges: pd.DataFrame) -> pd.Series
     return pd.Series(ordered["customer_id"].to_numpy()[label], index=ordered["customer_id"].to_numpy())
 
 
-def resolve(conn: Connection, binds: dict, settings: LinkSettings) -> pd.DataFrame:
-    """Customer records of the linking scope with their person, and how strongly they were tied to it."""
-    sql.run(conn, "intermediate/int_identity_keys", **binds)
-    sql.run(conn, "intermediate/int_identity_pairs", **binds, max_block_size=settings.max_block_size)
-    customers = pd.read_sql(text("select customer_id, created_at from _identity_customers"), conn)
-    pairs = pd.read_sql(text("select * from _identity_pairs"), conn)
+def _frame(table: pa.Table, types: dict[str, str]) -> pd.DataFrame:
+    """An Arrow result as pandas with the columns typed (PostgreSQL's bulk read hands text back)."""
+    frame = table.to_pandas()
+    for column, kind in types.items():
+        if kind == "int":
+            frame[column] = pd.to_numeric(frame[column]).astype("int64")
+        elif kind == "time":
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        else:
+            frame[column] = frame[column].fillna("").astype(str)
+    return frame
+
+
+def resolve(conn: Connection, binds: dict, settings: LinkSettings) -> pa.Table:
+    """The records to resolve (`_link_affected`) with their person, and how strongly they were tied to it.
+
+    Every record tied to one of them is among them (`linking_affected`), so their groups are whole.
+    """
+    sql.run(conn, "intermediate/int_identity_pairs", **binds)
+    customers = _frame(
+        read_arrow(conn, "select customer_id, created_at from _identity_customers"),
+        {"customer_id": "str", "created_at": "time"},
+    )
+    pairs = _frame(
+        read_arrow(conn, "select * from _identity_pairs"),
+        {"left_id": "str", "right_id": "str", "same_email": "int", "same_phone": "int", "same_card": "int",
+         "left_first": "str", "left_last": "str", "right_first": "str", "right_last": "str"},
+    )
     scored = score_pairs(pairs, settings) if not pairs.empty else pairs.assign(is_match=False, score=0.0, reason="")
     matches = scored[scored["is_match"]] if not scored.empty else scored
     person = connected_persons(customers, matches)
@@ -118,4 +142,5 @@ def resolve(conn: Connection, binds: dict, settings: LinkSettings) -> pd.DataFra
         out["score"], out["reason"] = np.nan, None
     out["score"] = out["score"].fillna(1.0).astype(float)
     out["reason"] = out["reason"].fillna("one customer record")
-    return out.sort_values("customer_id", ignore_index=True)
+    out = out.sort_values("customer_id", ignore_index=True)
+    return pa.Table.from_pandas(out[["customer_id", "person_id", "score", "reason"]], preserve_index=False)

@@ -4,26 +4,44 @@ Linking looks back over a horizon (default 90 days) ending at its as-of, the end
 linked so far. The as-of only moves forward, so re-running an older window recomputes the same scope
 and writes the same rows (R15), and a later sale still ties back to failed attempts of earlier windows.
 Rows of orders older than the horizon are left as they were last decided.
+
+Incremental: a run does not relink the whole horizon. It starts from the customer records whose inputs
+are new or changed since the last run (orders and attempts the as-of passed, rows updated after what the
+last run had seen), takes every record sharing a key with them and every record of their previous
+persons (`linking_affected`), and resolves and relinks those: a person and all their orders of the
+horizon, whole, exactly as a relink of the whole horizon would. Rows are then rewritten only where they
+changed. The first run, and a run with other settings, relinks everything.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 
-import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Connection, Engine, text
 
 from payrecon.linking import identity
 from payrecon.linking.settings import LinkSettings
 from payrecon.settings import Window
 from payrecon.warehouse import sql
-from payrecon.warehouse.bulk import insert_frame, upsert_frame
+from payrecon.warehouse.bulk import insert_frame
 
 log = logging.getLogger(__name__)
 
 SCOPE = "purchases"
+# The commerce pull re-reads rows updated in (watermark - overlap, until] to catch late commits; linking
+# looks back as far, so a row the pull brings in late is never taken as already seen.
+OVERLAP = timedelta(minutes=5)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SEEN = {"orders": "commerce.orders", "payment_attempts": "commerce.payment_attempts", "customers": "commerce.customers"}
+TEMP_TABLES = (
+    "_link_touched", "_identity_scope", "_identity_new_keys", "_identity_old_keys", "_link_affected",
+    "_identity_customers", "_identity_pairs", "_link_persons", "_persons_changed", "_purchase_orders",
+    "_purchase_assign", "_purchases_new", "_purchases_changed", "_purchases_gone", "_links_changed",
+    "_duplicates_new", "_duplicates_changed",
+)
 
 
 @dataclass(frozen=True)
@@ -35,42 +53,94 @@ class LinkResult:
     roles: dict[str, int]
     purchases: dict[str, int]
     duplicate_charges: int
+    full: bool = False
+    touched: int = 0
+    written: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "as_of": self.as_of.isoformat(),
-            "horizon_start": self.horizon_start.isoformat(),
-            "customers": self.customers,
-            "persons": self.persons,
-            "roles": self.roles,
-            "purchases": self.purchases,
-            "duplicate_charges": self.duplicate_charges,
-        }
+        out = asdict(self)
+        out["as_of"], out["horizon_start"] = self.as_of.isoformat(), self.horizon_start.isoformat()
+        return out
 
 
-def _as_of(conn: Connection, windows: list[Window]) -> datetime:
-    latest = max(w.end for w in windows)
-    stored = conn.execute(text("select as_of from linking_state where scope = :s"), {"s": SCOPE}).scalar()
-    if stored is None:
-        return latest
-    stored = stored if stored.tzinfo else stored.replace(tzinfo=latest.tzinfo)
-    return max(latest, stored)
+@dataclass(frozen=True)
+class _State:
+    as_of: datetime | None
+    seen: dict[str, datetime | None]
+    settings: str | None
+
+
+def _stored_state(conn: Connection, tz) -> _State:  # noqa: ANN001 - tzinfo
+    row = conn.execute(
+        text(
+            "select as_of, orders_seen_at, attempts_seen_at, customers_seen_at, settings "
+            "from linking_state where scope = :s"
+        ),
+        {"s": SCOPE},
+    ).first()
+    if row is None:
+        return _State(None, dict.fromkeys(SEEN), None)
+
+    def aware(v: datetime | None) -> datetime | None:
+        return v if v is None or v.tzinfo else v.replace(tzinfo=tz)
+
+    seen = {"orders": aware(row[1]), "payment_attempts": aware(row[2]), "customers": aware(row[3])}
+    return _State(aware(row[0]), seen, row[4])
+
+
+def _seen_now(conn: Connection) -> dict[str, datetime | None]:
+    """What this run sees of each source: the pull's watermark, or the newest row when nothing pulled."""
+    out: dict[str, datetime | None] = {}
+    for table, source in SEEN.items():
+        mark = conn.execute(text("select watermark_at from etl_watermarks where source = :s"), {"s": source}).scalar()
+        if mark is None:
+            mark = conn.execute(text(f"select max(updated_at) from {table}")).scalar()  # noqa: S608 - fixed names
+        out[table] = mark if mark is not None else EPOCH  # an empty table: whatever comes later is new
+    return out
+
+
+def _settings_key(settings: LinkSettings) -> str:
+    return ";".join(f"{k}={v}" for k, v in sorted(asdict(settings).items()))
 
 
 def _counts(conn: Connection, query: str, binds: dict | None = None) -> dict[str, int]:
     return {str(k): int(n) for k, n in conn.execute(text(query), binds or {})}
 
 
+def _count(conn: Connection, table: str) -> int:
+    return int(conn.execute(text(f"select count(*) from {table}")).scalar() or 0)  # noqa: S608 - fixed names
+
+
 def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> LinkResult:
-    """Relink the whole scope inside the caller's transaction."""
-    as_of = _as_of(conn, windows)
+    """Relink what changed since the last run inside the caller's transaction."""
+    latest = max(w.end for w in windows)
+    state = _stored_state(conn, latest.tzinfo)
+    as_of = max(latest, state.as_of) if state.as_of is not None else latest
     horizon_start = as_of - timedelta(days=settings.horizon_days)
+    key = _settings_key(settings)
+    seen_now = _seen_now(conn)
+    full = state.as_of is None or state.settings != key or any(v is None for v in state.seen.values())
+    if full:
+        # everything of the horizon is new: the whole horizon is touched
+        since, seen_before = horizon_start, {t: as_of for t in SEEN}
+        conn.exec_driver_sql("delete from identity_keys")
+    else:
+        since = max(state.as_of, horizon_start)
+        seen_before = {t: v - OVERLAP for t, v in state.seen.items()}
     binds = {
         "as_of": as_of,
         "horizon_start": horizon_start,
+        "since": since,
+        "orders_seen": seen_before["orders"],
+        "attempts_seen": seen_before["payment_attempts"],
+        "customers_seen": seen_before["customers"],
         "window_days": settings.window_days,
         "duplicate_minutes": settings.duplicate_minutes,
+        "max_block_size": settings.max_block_size,
     }
+    sql.run(conn, "linking/linking_touched", **binds)
+    sql.run(conn, "intermediate/int_identity_keys", **binds)
+    sql.run(conn, "linking/linking_affected", **binds)
     persons = identity.resolve(conn, binds, settings)
     _write_persons(conn, persons, as_of)
     sql.run(conn, "intermediate/int_purchases_orders", **binds)
@@ -78,60 +148,70 @@ def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> 
     sql.run(conn, "marts/purchases", **binds)
     sql.run(conn, "marts/attempt_links", **binds)
     sql.run(conn, "marts/duplicate_charges", **binds)
-    state = pd.DataFrame([{"scope": SCOPE, "as_of": as_of, "horizon_start": horizon_start}])
-    upsert_frame(conn, "linking_state", state, ["scope"])
+    _write_state(conn, as_of, horizon_start, seen_now, key)
     roles = _counts(conn, "select role, count(*) from _purchase_assign group by role order by role")
-    statuses = _counts(
-        conn,
-        "select status, count(*) from purchases where purchase_id in (select purchase_id from _purchase_assign) "
-        "group by status order by status",
-    )
-    dups = int(
-        conn.execute(
-            text("select count(*) from duplicate_charges where order_id in (select order_id from _purchase_orders)")
-        ).scalar()
-        or 0
-    )
-    for name in (
-        "_purchase_assign", "_purchase_orders", "_link_persons", "_identity_pairs", "_identity_cards",
-        "_identity_customers",
-    ):
+    statuses = _counts(conn, "select status, count(*) from _purchases_new group by status order by status")
+    dups = _count(conn, "_duplicates_new")
+    written = {
+        "identity_persons": _count(conn, "_persons_changed"),
+        "purchases": _count(conn, "_purchases_changed"),
+        "purchases_removed": _count(conn, "_purchases_gone"),
+        "attempt_links": _count(conn, "_links_changed"),
+        "duplicate_charges": _count(conn, "_duplicates_changed"),
+    }
+    touched = _count(conn, "_link_touched")
+    for name in TEMP_TABLES:
         conn.exec_driver_sql(f"drop table if exists {name}")
     return LinkResult(
         as_of=as_of,
         horizon_start=horizon_start,
-        customers=len(persons),
-        persons=int(persons["person_id"].nunique()),
+        customers=persons.num_rows,
+        persons=len(set(persons.column("person_id").to_pylist())),
         roles=roles,
         purchases=statuses,
         duplicate_charges=dups,
+        full=full,
+        touched=touched,
+        written=written,
     )
 
 
-def _write_persons(conn: Connection, persons: pd.DataFrame, as_of: datetime) -> None:
-    """Keep the person of every record (identity_persons) and hand it to the purchase SQL."""
+def _write_persons(conn: Connection, persons: pa.Table, as_of: datetime) -> None:
+    """Keep the person of every resolved record (identity_persons) and hand it to the purchase SQL."""
     conn.exec_driver_sql("drop table if exists _link_persons")
     conn.exec_driver_sql(
         "create temporary table _link_persons "
-        "(customer_id varchar primary key, person_id varchar not null, score double precision not null, "
+        "(customer_id varchar not null, person_id varchar not null, score double precision not null, "
         "reason varchar not null)"
     )
-    insert_frame(conn, "_link_persons", persons[["customer_id", "person_id", "score", "reason"]])
-    conn.exec_driver_sql(
-        "delete from identity_persons where customer_id in (select customer_id from _link_persons)"
-    )
+    insert_frame(conn, "_link_persons", persons)
+    sql.run(conn, "linking/linking_persons", as_of=as_of)
+
+
+def _write_state(
+    conn: Connection, as_of: datetime, horizon_start: datetime, seen: dict[str, datetime | None], key: str
+) -> None:
+    conn.execute(text("delete from linking_state where scope = :s"), {"s": SCOPE})
     conn.execute(
         text(
-            "insert into identity_persons (customer_id, person_id, score, reason, as_of) "
-            "select customer_id, person_id, cast(round(cast(score as numeric), 4) as numeric(6, 4)), reason, :as_of "
-            "from _link_persons"
+            "insert into linking_state "
+            "(scope, as_of, horizon_start, orders_seen_at, attempts_seen_at, customers_seen_at, settings) "
+            "values (:s, :as_of, :horizon_start, :orders, :attempts, :customers, :settings)"
         ),
-        {"as_of": as_of},
+        {
+            "s": SCOPE,
+            "as_of": as_of,
+            "horizon_start": horizon_start,
+            "orders": seen["orders"],
+            "attempts": seen["payment_attempts"],
+            "customers": seen["customers"],
+            "settings": key,
+        },
     )
 
 
 def link(engine: Engine, windows: list[Window], settings: LinkSettings) -> LinkResult:
-    """One transaction for the whole relink: readers see the old links or the new, never half."""
+    """One transaction per run: readers see the old links or the new, never half."""
     with engine.begin() as conn:
         result = link_in(conn, windows, settings)
     log.info("linked as of %s: %s", result.as_of.isoformat(), result.as_dict())
