@@ -30,9 +30,7 @@ known_attempts as (
         row_number() over (
             partition by a.order_id order by a.attempted_at, a.attempt_no, a.attempt_id
         ) as seq_first,
-        row_number() over (
-            partition by a.order_id order by a.attempted_at desc, a.attempt_no desc, a.attempt_id desc
-        ) as seq_last
+        count(*) over (partition by a.order_id) as attempts_known
     from payment_attempts as a
     inner join _rules_orders as r
         on r.order_id = a.order_id
@@ -57,7 +55,9 @@ first_attempt as (
 ),
 
 last_attempt as (
-    select * from known_attempts where seq_last = 1
+    -- attempt_id is unique, so the last in (attempted_at, attempt_no, attempt_id) order is the first
+    -- from the end: one sort serves both
+    select * from known_attempts where seq_first = attempts_known
 ),
 
 card_declines as (
@@ -84,25 +84,37 @@ hard_cards as (
       and a.card_fingerprint in (select card_fingerprint from last_attempt)
 ),
 
-subscription_starts as (
-    -- the first payment of each subscription or payment plan touched here
+subscription_first_orders as (
+    -- the initial order of each subscription or payment plan touched here
     select
+        o.order_id,
         o.subscription_id,
         o.auto_charge,
-        o.auto_charge_set_by,
-        fa.status as first_status
+        o.auto_charge_set_by
     from orders as o
+    where o.installment_no <= 1
+      and o.subscription_id in (select subscription_id from scoped_orders)
+),
+
+subscription_starts as (
+    -- the first payment of each of them (only their attempts are ranked, not the whole history)
+    select
+        so.subscription_id,
+        so.auto_charge,
+        so.auto_charge_set_by,
+        fa.status as first_status
+    from subscription_first_orders as so
     left join (
         select
             a.order_id,
             a.status,
             row_number() over (partition by a.order_id order by a.attempted_at, a.attempt_no, a.attempt_id) as rn
         from payment_attempts as a
+        inner join subscription_first_orders as sf
+            on sf.order_id = a.order_id
         where a.attempted_at < :as_of
     ) as fa
-        on fa.order_id = o.order_id and fa.rn = 1
-    where o.installment_no <= 1
-      and o.subscription_id in (select subscription_id from scoped_orders)
+        on fa.order_id = so.order_id and fa.rn = 1
 ),
 
 joined as (
@@ -186,12 +198,23 @@ classified as (
     from joined as j
 ),
 
+rule_candidates as (
+    -- the orders some rule can pick (every rule's filter implies this): only they get the JSON
+    -- members, the costliest part of this step; a new rule reading other orders widens it
+    select
+        c.*,
+        (c.attempt_kind = 'initial' and c.is_first_failed)
+            or (c.attempt_kind = 'subsequent' and (c.failed_attempts > 0 or c.outcome <> 'success'))
+            or c.is_installment_unexpected as is_rule_candidate
+    from classified as c
+),
+
 final as (
     select
         c.*,
-        '"attempt_kind":"' || c.attempt_kind || '","origin":"' || c.origin
-            || '","installment_no":' || coalesce(cast(c.installment_no as varchar), 'null') as j_order,
-        '"outcome":"' || c.outcome
+        case when c.is_rule_candidate then '"attempt_kind":"' || c.attempt_kind || '","origin":"' || c.origin
+            || '","installment_no":' || coalesce(cast(c.installment_no as varchar), 'null') end as j_order,
+        case when c.is_rule_candidate then '"outcome":"' || c.outcome
             || '","first_attempt_failed":' || case when c.is_first_failed then 'true' else 'false' end
             || ',"attempts":' || cast(c.attempts as varchar)
             || ',"failed_attempts":' || cast(c.failed_attempts as varchar)
@@ -200,21 +223,20 @@ final as (
             || coalesce('"' || replace(replace(c.decline_code, '\', '\\'), '"', '\"') || '"', 'null')
             || ',"decline_class":' || coalesce('"' || c.decline_class || '"', 'null')
             || ',"error_code":'
-            || coalesce('"' || replace(replace(c.error_code, '\', '\\'), '"', '\"') || '"', 'null') as j_outcome,
-        '"order_auto_charge":' || case when c.auto_charge then 'true' else 'false' end
+            || coalesce('"' || replace(replace(c.error_code, '\', '\\'), '"', '\"') || '"', 'null') end as j_outcome,
+        case when c.is_rule_candidate then '"order_auto_charge":' || case when c.auto_charge then 'true' else 'false' end
             || ',"auto_charge_set_by":'
             || coalesce('"' || replace(replace(c.auto_charge_set_by, '\', '\\'), '"', '\"') || '"', 'null')
-            || ',"set_by_person":' || case when c.is_person_setting then 'true' else 'false' end as j_flag,
-        '"subscription_id":'
+            || ',"set_by_person":' || case when c.is_person_setting then 'true' else 'false' end end as j_flag,
+        case when c.is_rule_candidate then '"subscription_id":'
             || coalesce('"' || replace(replace(c.subscription_id, '\', '\\'), '"', '\"') || '"', 'null')
             || ',"subscription_kind":' || coalesce('"' || c.subscription_kind || '"', 'null')
             || ',"subscription_origin":' || coalesce('"' || c.subscription_origin || '"', 'null')
-            || ',"plan_first_payment":' || coalesce('"' || c.subscription_first_status || '"', 'null') as j_sub,
-        '"hard_declined":' || case when c.is_hard_declined then 'true' else 'false' end
+            || ',"plan_first_payment":' || coalesce('"' || c.subscription_first_status || '"', 'null') end as j_sub,
+        case when c.is_rule_candidate then '"hard_declined":' || case when c.is_hard_declined then 'true' else 'false' end
             || ',"card_declines_30d":' || cast(c.card_declines_30d as varchar)
-            || ',"charge_seen_by_gateway":' || case when c.last_charge_id is null then 'false' else 'true' end
-            as j_card
-    from classified as c
+            || ',"charge_seen_by_gateway":' || case when c.last_charge_id is null then 'false' else 'true' end end as j_card
+    from rule_candidates as c
 )
 
 select * from final

@@ -8,12 +8,7 @@ drop table if exists _orders_to_evaluate
 create temporary table _orders_to_evaluate as
 with
 
-candidates as (
-    select order_id
-    from orders
-    where (created_at >= :window_start and created_at < :window_end)
-       or (updated_at >= :window_start and updated_at < :window_end and created_at < :window_end)
-    union
+still_pending as (
     select item_id as order_id
     from reconciliation_results
     where item_type = 'order'
@@ -22,17 +17,21 @@ candidates as (
 ),
 
 with_window as (
+    -- one pass over orders: the window's own, the ones edited in it, the earlier ones still pending
     select
         o.order_id,
+        o.status,
         cast(cast(o.created_at as date) as timestamp with time zone) as window_start
     from orders as o
-    inner join candidates as c
-        on c.order_id = o.order_id
+    where (o.created_at >= :window_start and o.created_at < :window_end)
+       or (o.updated_at >= :window_start and o.updated_at < :window_end and o.created_at < :window_end)
+       or o.order_id in (select order_id from still_pending)
 ),
 
 final as (
     select
         w.order_id,
+        w.status,
         w.window_start,
         greatest(coalesce(rw.as_of, :window_end), :window_end) as as_of,
         greatest(coalesce(rw.as_of, :window_end), :window_end) - :grace as pending_cutoff

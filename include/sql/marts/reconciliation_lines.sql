@@ -74,19 +74,58 @@ succeeded_attempts as (
     group by a.gateway_charge_id
 ),
 
-ranked_charges as (
+charged_lines as (
+    -- the lines that settle a known order's charge: the only ones that can be duplicates
     select
         c.line_id,
+        c.charge_id,
         s.order_id,
-        row_number() over (
-            partition by c.charge_id order by c.window_start, c.file_id, c.line_no
-        ) as rank_in_charge,
-        case when s.order_id is null then null else row_number() over (
-            partition by s.order_id order by c.window_start, c.file_id, c.line_no
-        ) end as rank_in_order
+        c.window_start,
+        c.file_id,
+        c.line_no
     from charge_lines_so_far as c
-    left join succeeded_attempts as s
+    inner join succeeded_attempts as s
         on s.charge_id = c.charge_id
+),
+
+charges_settled_twice as (
+    select charge_id
+    from charged_lines
+    group by charge_id
+    having count(*) > 1
+),
+
+orders_settled_twice as (
+    select order_id
+    from charged_lines
+    group by order_id
+    having count(*) > 1
+),
+
+contested_lines as (
+    -- every line of a charge or order settled more than once; ranking only these is ranking all
+    select *
+    from charged_lines
+    where charge_id in (select charge_id from charges_settled_twice)
+       or order_id in (select order_id from orders_settled_twice)
+),
+
+duplicate_lines as (
+    -- a line after the first of its charge, or after the first of its order (a second charge)
+    select line_id
+    from (
+        select
+            line_id,
+            row_number() over (
+                partition by charge_id order by window_start, file_id, line_no
+            ) as rank_in_charge,
+            row_number() over (
+                partition by order_id order by window_start, file_id, line_no
+            ) as rank_in_order
+        from contested_lines
+    ) as ranked
+    where rank_in_charge > 1
+       or rank_in_order > 1
 ),
 
 classified as (
@@ -94,7 +133,7 @@ classified as (
         l.line_id,
         l.gateway,
         l.line_type,
-        coalesce(r.order_id, s.order_id, l.order_ref) as order_id,
+        coalesce(s.order_id, l.order_ref) as order_id,
         coalesce(l.presentment_currency, l.currency) as compared_currency,
         coalesce(l.presentment_minor, l.gross_minor) as compared_minor,
         s.amount_minor as expected_minor,
@@ -102,17 +141,17 @@ classified as (
         l.fee_minor,
         case
             when l.line_type <> 'charge' then l.line_type
-            when r.order_id is null then 'settled_without_order'
-            when r.rank_in_charge > 1 or r.rank_in_order > 1 then 'duplicate'
+            when s.order_id is null then 'settled_without_order'
+            when d.line_id is not null then 'duplicate'
             when coalesce(l.presentment_currency, l.currency) <> s.currency then 'currency_mismatch'
             when coalesce(l.presentment_minor, l.gross_minor) <> s.amount_minor then 'amount_mismatch'
             else 'matched'
         end as state
     from window_lines as l
-    left join ranked_charges as r
-        on r.line_id = l.line_id
     left join succeeded_attempts as s
         on s.charge_id = l.charge_id
+    left join duplicate_lines as d
+        on d.line_id = l.line_id
 ),
 
 final as (

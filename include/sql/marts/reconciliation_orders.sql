@@ -14,15 +14,12 @@ with
 
 evaluated as (
     select
-        o.order_id,
-        o.status,
-        o.created_at,
-        e.window_start,
-        e.as_of,
-        e.pending_cutoff
-    from orders as o
-    inner join _orders_to_evaluate as e
-        on e.order_id = o.order_id
+        order_id,
+        status,
+        window_start,
+        as_of,
+        pending_cutoff
+    from _orders_to_evaluate
 ),
 
 first_success as (
@@ -54,9 +51,9 @@ order_charges as (
         l.fee_minor,
         coalesce(l.presentment_currency, l.currency) as compared_currency,
         coalesce(l.presentment_minor, l.gross_minor) as compared_minor,
-        row_number() over (
-            partition by e.order_id order by l.window_start, l.file_id, l.line_no
-        ) as rn
+        l.window_start,
+        l.file_id,
+        l.line_no
     from evaluated as e
     inner join payment_attempts as a
         on a.order_id = e.order_id
@@ -67,8 +64,42 @@ order_charges as (
       and l.window_start < e.as_of
 ),
 
+orders_settled_twice as (
+    select order_id
+    from order_charges
+    group by order_id
+    having count(*) > 1
+),
+
 primary_line as (
-    select * from order_charges where rn = 1
+    -- the first line of each order; only orders with several lines need ranking
+    select
+        order_id,
+        line_id,
+        gateway,
+        fee_minor,
+        compared_currency,
+        compared_minor
+    from order_charges
+    where order_id not in (select order_id from orders_settled_twice)
+    union all
+    select
+        order_id,
+        line_id,
+        gateway,
+        fee_minor,
+        compared_currency,
+        compared_minor
+    from (
+        select
+            c.*,
+            row_number() over (
+                partition by c.order_id order by c.window_start, c.file_id, c.line_no
+            ) as rn
+        from order_charges as c
+        where c.order_id in (select order_id from orders_settled_twice)
+    ) as ranked
+    where rn = 1
 ),
 
 classified as (
