@@ -55,6 +55,10 @@ _FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 # a plain number is not a formula even with a leading minus (`-12.50`); \p{Nd} = any Unicode digit, as \d in re
 _PLAIN_NUMBER = r"^-?\p{Nd}+(\.\p{Nd}+)?$"
 _NEEDS_QUOTES = '[,"\n]'
+_LEADS = pa.array(list(_FORMULA_LEADS), pa.string())
+# detail columns that carry text from outside (gateway files, the commerce DB); the others are our own
+# vocabulary (item_type, state) or amounts we format, which are never formulas
+_DETAIL_TEXT = ["item_id", "gateway", "order_id", "line_id", "currency", "detail"]
 
 
 def _major(minor: pa.Array, currency: pa.Array) -> pa.Array:
@@ -66,26 +70,26 @@ def _major(minor: pa.Array, currency: pa.Array) -> pa.Array:
     codes = [c for c in pc.unique(pc.filter(currency, known)).to_pylist()]
     digits = pa.array([exponent(c) for c in codes], pa.int64())
     exp = pc.take(digits, pc.index_in(currency, value_set=pa.array(codes, pa.string())))
-    magnitude = pc.abs(minor)
-    out = pc.cast(magnitude, pa.string())  # exponent 0: the integer itself
-    for e in sorted({int(x) for x in digits.to_pylist() if x}):
-        scale = 10**e
-        whole = pc.divide(magnitude, scale)
-        frac = pc.subtract(magnitude, pc.multiply(whole, scale))
-        text = pc.binary_join_element_wise(
-            pc.cast(whole, pa.string()), pc.utf8_lpad(pc.cast(frac, pa.string()), width=e, padding="0"), "."
-        )
-        out = pc.if_else(pc.equal(exp, e), text, out)
-    out = pc.if_else(pc.less(minor, 0), pc.binary_join_element_wise("-", out, ""), out)
+    # the minor units as a decimal of the currency's exponent print as major units ("-0.05", "1200"):
+    # one cast per exponent present, the unscaled integers reinterpreted, no arithmetic
+    unscaled = pc.cast(minor, pa.decimal128(20, 0))
+    if unscaled.offset:
+        unscaled = pa.concat_arrays([unscaled])  # buffers from offset 0
+    out = None
+    for e in sorted({int(x) for x in digits.to_pylist()}) or [0]:
+        scaled = pa.Array.from_buffers(pa.decimal128(20, e), len(unscaled), unscaled.buffers(),
+                                       null_count=unscaled.null_count)
+        text = pc.cast(scaled, pa.string())
+        out = text if out is None else pc.if_else(pc.equal(exp, e), text, out)
     return pc.if_else(known, out, pa.scalar("", pa.string()))
 
 
 def _neutralised(values: pa.Array) -> pa.Array:
     """Prefix a cell a spreadsheet would run as a formula with a quote (plain numbers stay as they are)."""
     values = pc.cast(values, pa.string())
-    risky = pc.starts_with(values, _FORMULA_LEADS[0])
-    for lead in _FORMULA_LEADS[1:]:
-        risky = pc.or_(risky, pc.starts_with(values, lead))
+    risky = pc.is_in(pc.utf8_slice_codeunits(values, 0, 1), value_set=_LEADS)
+    if not pc.any(risky).as_py():  # the usual column: one pass, nothing to change
+        return values
     risky = pc.and_(risky, pc.invert(pc.match_substring_regex(values, _PLAIN_NUMBER)))
     return pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise("'", values, ""), values)
 
@@ -120,8 +124,10 @@ def _csv_cell(values: pa.Array) -> pa.Array:
     """A column as CSV cells: minimal quoting (a cell holding `,` `"` or LF is quoted, quotes doubled),
     empty for null."""
     text = pc.cast(values, pa.string())
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
     needs = pc.fill_null(pc.match_substring_regex(text, _NEEDS_QUOTES), False)
+    if not pc.any(needs).as_py():  # the usual column: no cell to quote
+        return pc.fill_null(text, "")
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
     return pc.fill_null(pc.if_else(needs, quoted, text), "")
 
 
@@ -186,7 +192,7 @@ def write_window_outputs(engine: Engine, window: Window, output_dir: Path) -> li
         detail = read_arrow(conn, _DETAIL, {"ws": window.start})
         summary = read_arrow(conn, _SUMMARY, {"ws": window.start})
     detail_path, summary_path = folder / "reconciliation.csv", folder / "summary.csv"
-    write_csv(neutralise_formulas(detail_table(detail)), detail_path)
+    write_csv(neutralise_formulas(detail_table(detail), _DETAIL_TEXT), detail_path)
     summary = summary_table(summary)
     write_csv(neutralise_formulas(summary, ["item_type", "state", "currency", "amount", "fees"]), summary_path)
     return [detail_path, summary_path]

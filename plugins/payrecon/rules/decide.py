@@ -112,9 +112,16 @@ def _drop_scratch(conn: Connection) -> None:
 def decide_window(conn: Connection, window: Window, settings: RuleSettings, run_id: str) -> DecisionResult:
     """Decide every order the window touched, inside the caller's transaction."""
     binds = _binds(window, settings)
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:  # a million-row window sorts and hashes in memory, not in 4 MB spills (this transaction only)
+        conn.exec_driver_sql("set local work_mem = '128MB'")
     _load_hard_codes(conn, settings)
     sql.run(conn, "intermediate/int_attempts_orders_to_decide", **binds)
+    if postgres:  # temporary tables are never auto-analyzed: without counts they are planned as tiny
+        conn.exec_driver_sql("analyze _rules_orders")
     sql.run(conn, "intermediate/int_attempts_order_facts", **binds)
+    if postgres:
+        conn.exec_driver_sql("analyze _rules_facts")
     sql.run(conn, "rules/rules_candidates", **binds)
     for rule in RULES:
         rule(conn, binds)
