@@ -6,15 +6,17 @@ window, and the overlap re-reads rows a slow transaction committed late without 
 All five tables and their watermarks move in one warehouse transaction.
 
 A window can change a million orders and attempts, so rows travel column-wise, never row by row in
-Python: read as Arrow by the source's bulk path (DuckDB's Arrow result, PostgreSQL `COPY ... TO STDOUT`,
-SQLite through the ADBC driver when installed, else one DB-API fetch turned into columns), converted with
-Arrow compute (money to exact minor units, timestamps to UTC), and upserted in bulk.
+Python, and in batches of `PULL_BATCH_ROWS`, so memory stays flat: read as Arrow by the source's bulk path
+(SQLite through the ADBC driver when installed, DuckDB's Arrow record batches, PostgreSQL `COPY ... TO
+STDOUT`, else DB-API `fetchmany` turned into columns), converted with Arrow compute (money to exact minor
+units, timestamps to UTC), and upserted in bulk.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -26,7 +28,7 @@ from sqlalchemy import Connection, Engine
 
 from payrecon.commerce.tables import TABLES, CommerceTable
 from payrecon.money import exponent, to_minor_series
-from payrecon.warehouse.bulk import read_arrow, upsert_frame
+from payrecon.warehouse.bulk import bound_statement, duckdb_raw, read_arrow, upsert_frame
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ UTC_US = pa.timestamp("us", tz="UTC")
 INTEGER_COLUMNS = frozenset({"installment_no", "attempt_no", "installments", "interval_days"})
 BOOLEAN_COLUMNS = frozenset({"auto_charge"})
 _TRUE_TEXT = ["1", "t", "true", "y", "yes", "on"]
+PULL_BATCH_ROWS = 2 * 122_880  # rows read, converted and upserted at a time: whole DuckDB row groups (122,880
+# rows each); batches that end mid-group leave partial groups that the DuckDB checkpoint then rewrites at length
+ADBC_BATCH_ROWS = 2**30  # "all rows in one batch"; the SQLite driver accepts at most INT_MAX - 1
 _DECIMAL_TEXT = r"^[-+]?[0-9]+(\.[0-9]*)?$"  # what money.to_minor_series accepts
 
 
@@ -75,16 +80,56 @@ def _query(table: CommerceTable, low: datetime, high: datetime) -> sa.Select:
     )
 
 
-def _read_changed(commerce: Engine, table: CommerceTable, low: datetime, high: datetime) -> pa.Table:
+def _batch_readers(commerce: Engine, table: CommerceTable, low: datetime, high: datetime) -> list:
+    """Ways to read the changed rows, fastest first; each a callable yielding Arrow tables of at most
+    `PULL_BATCH_ROWS` rows. A way that fails while reading (a driver that cannot type a column) hands over
+    to the next one, which reads the table again from its start: what was already upserted is upserted
+    again, unchanged (the upsert is idempotent, and it is all one transaction)."""
     query = _query(table, low, high)
-    if commerce.dialect.name == "sqlite":
-        fast = _read_sqlite_adbc(commerce, query)
-        if fast is not None:
-            return fast
+    readers = []
+    if commerce.dialect.name == "sqlite" and _adbc_database(commerce) is not None:
+        readers.append(lambda: _read_sqlite_adbc(commerce, query, PULL_BATCH_ROWS))
+        # one batch, typed from every row: a column NULL for the first batch and text later
+        readers.append(lambda: _slices(_read_sqlite_adbc(commerce, query, ADBC_BATCH_ROWS)))
+    if commerce.dialect.name == "duckdb":
+        readers.append(lambda: _read_duckdb(commerce, query))
+    elif commerce.dialect.name == "postgresql":
+        readers.append(lambda: _read_bulk(commerce, query))
+    readers.append(lambda: _read_cursor(commerce, query))
+    return readers
+
+
+def _slices(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    for whole in tables:
+        for offset in range(0, whole.num_rows, PULL_BATCH_ROWS):
+            yield whole.slice(offset, PULL_BATCH_ROWS)
+
+
+def _read_bulk(commerce: Engine, query: sa.Select) -> Iterator[pa.Table]:
+    """PostgreSQL: the whole result by COPY (bulk.read_arrow), handed on in slices."""
     with commerce.connect() as conn:
-        if conn.dialect.name in ("duckdb", "postgresql"):
-            return read_arrow(conn, query)
-        return _read_cursor(conn, query)
+        whole = read_arrow(conn, query)
+    yield from _slices([whole])
+
+
+def _read_duckdb(commerce: Engine, query: sa.Select) -> Iterator[pa.Table]:
+    """DuckDB: its Arrow record-batch stream, batch by batch."""
+    with commerce.connect() as conn:
+        statement, values = bound_statement(conn, query)
+        reader = duckdb_raw(conn).sql(statement, params=values).to_arrow_reader(PULL_BATCH_ROWS)
+        for batch in reader:
+            yield pa.Table.from_batches([batch])
+
+
+def _adbc_database(commerce: Engine) -> str | None:
+    database = commerce.url.database
+    if not database or database == ":memory:":
+        return None
+    try:
+        import adbc_driver_sqlite.dbapi  # noqa: F401
+    except ImportError:
+        return None
+    return database
 
 
 def _sqlite_statement(commerce: Engine, query: sa.Select) -> tuple[str, list]:
@@ -99,44 +144,49 @@ def _sqlite_statement(commerce: Engine, query: sa.Select) -> tuple[str, list]:
     return str(compiled), out
 
 
-def _read_sqlite_adbc(commerce: Engine, query: sa.Select) -> pa.Table | None:
-    """SQLite through the Arrow-native ADBC driver, or None (driver missing, or a column it cannot type)."""
-    database = commerce.url.database
-    if not database or database == ":memory:":
-        return None
-    try:
-        import adbc_driver_sqlite.dbapi as adbc
-    except ImportError:
-        return None
+def _read_sqlite_adbc(commerce: Engine, query: sa.Select, batch_rows: int) -> Iterator[pa.Table]:
+    """SQLite through the Arrow-native ADBC driver, `batch_rows` rows at a time.
+
+    The driver types each column from the rows of its first batch, and fails on a later batch where a
+    column that was NULL (or integer) turns to text: the caller then reads again with all rows in one batch.
+    """
+    import adbc_driver_sqlite.dbapi as adbc
+
     statement, params = _sqlite_statement(commerce, query)
-    try:
-        with adbc.connect(database) as conn, conn.cursor() as cursor:
-            # one batch: the driver types each column from the rows of its first batch, and a column that
-            # is NULL for the first thousand rows and text later would otherwise fail mid-read
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(2**31 - 1)})
-            cursor.execute(statement, params)
-            return cursor.fetch_arrow_table()
-    except Exception as exc:  # noqa: BLE001 - e.g. a column whose SQLite type changes mid-table
-        log.info("ADBC read of SQLite failed (%s); falling back to the DB-API cursor", exc)
-        return None
+    with adbc.connect(_adbc_database(commerce)) as conn, conn.cursor() as cursor:
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+        cursor.execute(statement, params)
+        reader = cursor.fetch_record_batch()
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            yield pa.Table.from_batches([batch])
 
 
-def _read_cursor(conn: Connection, query: sa.Select) -> pa.Table:
-    """Any DB-API source: one fetch, turned into Arrow columns (the cyclic GC paused meanwhile: a million
-    fresh tuples would otherwise trigger collection after collection)."""
-    result = conn.execute(query)
-    names = list(result.keys())
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        rows = result.cursor.fetchall()
+def _read_cursor(commerce: Engine, query: sa.Select) -> Iterator[pa.Table]:
+    """Any DB-API source: `fetchmany` turned into Arrow columns (the cyclic GC paused meanwhile: a
+    million fresh tuples would otherwise trigger collection after collection)."""
+    with commerce.connect() as conn:
+        result = conn.execute(query)
+        names = list(result.keys())
+        while True:
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                rows = result.cursor.fetchmany(PULL_BATCH_ROWS)
+                if not rows:
+                    break
+                columns = list(zip(*rows, strict=True))
+                del rows
+                batch = pa.table({name: _column(col) for name, col in zip(names, columns, strict=True)})
+                del columns
+            finally:
+                if enabled:
+                    gc.enable()
+            yield batch
         result.close()
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-        del rows
-        return pa.table({name: _column(col) for name, col in zip(names, columns, strict=True)})
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _column(values: tuple) -> pa.Array:
@@ -225,10 +275,42 @@ def _to_warehouse(raw: pa.Table, table: CommerceTable) -> pa.Table:
     return pa.table(out)
 
 
+def _pull_table(conn: Connection, commerce: Engine, table: CommerceTable, low: datetime, high: datetime
+                ) -> tuple[int, datetime | None]:
+    """Upsert the table's rows changed in (low, high], batch by batch; returns (rows, newest updated_at)."""
+    readers = _batch_readers(commerce, table, low, high)
+    for number, reader in enumerate(readers, start=1):
+        rows, latest = 0, None
+        batches = reader()
+        while True:
+            try:
+                raw = next(batches)
+            except StopIteration:
+                return rows, latest
+            except Exception as exc:  # noqa: BLE001 - a driver that cannot read this table: the next way
+                if number == len(readers):
+                    raise
+                log.info("reading commerce %s failed (%s: %s); reading it again another way",
+                         table.name, type(exc).__name__, exc)
+                break
+            frame = _to_warehouse(raw, table)
+            del raw
+            rows += upsert_frame(conn, table.name, frame, [table.key])
+            newest = pc.max(frame.column("updated_at")).as_py() if frame.num_rows else None
+            if newest is not None and (latest is None or newest > latest):
+                latest = newest
+            del frame
+    raise AssertionError("unreachable: the last reader raises")
+
+
 def pull_incremental(
     commerce: Engine, warehouse: Engine, until: datetime, overlap: timedelta = timedelta(minutes=5)
 ) -> dict[str, int]:
-    """Pull every contract table changed up to `until`; returns rows upserted per table."""
+    """Pull every contract table changed up to `until`; returns rows upserted per table.
+
+    Rows travel in batches of `PULL_BATCH_ROWS` (read, converted, upserted, freed), so memory stays flat
+    whatever the window holds.
+    """
     for table in TABLES:
         _check_columns(commerce, table)
     counts: dict[str, int] = {}
@@ -236,9 +318,7 @@ def pull_incremental(
         for table in TABLES:
             source = f"commerce.{table.name}"
             mark = _watermark(conn, source)
-            frame = _to_warehouse(_read_changed(commerce, table, mark - overlap, until), table)
-            counts[table.name] = upsert_frame(conn, table.name, frame, [table.key])
-            latest = pc.max(frame.column("updated_at")).as_py() if frame.num_rows else None
+            counts[table.name], latest = _pull_table(conn, commerce, table, mark - overlap, until)
             new_mark = max(mark, latest) if latest is not None else mark
             conn.execute(sa.text("delete from etl_watermarks where source = :s"), {"s": source})
             conn.execute(
@@ -247,5 +327,5 @@ def pull_incremental(
                 ),
                 {"s": source, "w": pd.Timestamp(new_mark).to_pydatetime()},
             )
-            log.info("pulled %s: %d rows changed in (%s, %s]", table.name, frame.num_rows, mark - overlap, until)
+            log.info("pulled %s: %d rows changed in (%s, %s]", table.name, counts[table.name], mark - overlap, until)
     return counts

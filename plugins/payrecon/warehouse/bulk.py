@@ -19,6 +19,10 @@ from sqlalchemy.sql.expression import Executable
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
+class DuplicateKeyError(RuntimeError):
+    """An upsert found a key held by more than one row (a keyless embedded table written around the upsert)."""
+
+
 def _ident(name: str) -> str:
     if not _IDENT.match(name):
         raise ValueError(f"not a safe SQL identifier: {name!r}")
@@ -36,6 +40,21 @@ def _duckdb_raw(conn: Connection):  # noqa: ANN202 - duckdb.DuckDBPyConnection
     if complete is not None:
         complete()
     return raw
+
+
+def _duckdb_scan(raw, frame: pd.DataFrame | pa.Table, *statements: str) -> list[list[tuple]]:  # noqa: ANN001
+    """Run `statements`, which read `frame` as `_payrecon_frame`, on DuckDB; every result fetched whole
+    (DuckDB 2.0 refuses further work on a connection while a result is unread).
+
+    The frame is found by DuckDB's replacement scan of this function's local variable, not `register`ed:
+    DuckDB 2.0 keeps a registered frame alive after `unregister` until the connection closes (measured:
+    a pull upserting 3.6M rows batch by batch held every batch, +360 MB of Arrow buffers at its end).
+    """
+    _payrecon_frame = frame  # noqa: F841 - read by name by DuckDB's replacement scan
+    results = []
+    for statement in statements:  # not a comprehension: its own frame would hide the variable
+        results.append(raw.execute(statement).fetchall())
+    return results
 
 
 def _integral_floats_to_int(frame: pd.DataFrame) -> pd.DataFrame:
@@ -80,12 +99,7 @@ def insert_frame(conn: Connection, table: str, frame: pd.DataFrame | pa.Table) -
     if isinstance(frame, pa.Table) and backend != "duckdb":
         frame = frame.to_pandas()
     if backend == "duckdb":
-        raw = _duckdb_raw(conn)
-        raw.register("_payrecon_frame", frame)
-        try:
-            raw.execute(f"insert into {table} ({col_list}) select {col_list} from _payrecon_frame").fetchall()
-        finally:
-            raw.unregister("_payrecon_frame")
+        _duckdb_scan(_duckdb_raw(conn), frame, f"insert into {table} ({col_list}) select {col_list} from _payrecon_frame")
         return frame.num_rows if isinstance(frame, pa.Table) else len(frame)
     if backend == "postgresql":
         frame = _integral_floats_to_int(frame)
@@ -107,9 +121,18 @@ def insert_frame(conn: Connection, table: str, frame: pd.DataFrame | pa.Table) -
 def upsert_frame(conn: Connection, table: str, frame: pd.DataFrame | pa.Table, key: list[str]) -> int:
     """Insert `frame` into `table`, replacing rows with the same key: an idempotent upsert.
 
-    `insert ... on conflict (key) do update` runs unchanged on DuckDB and PostgreSQL. (A staging table
-    created empty and then filled is avoided on purpose: DuckDB 2.0 keeps the empty table's statistics
-    and silently copies nothing out of it once it holds ~200k rows.)
+    Columns of `table` that `frame` does not carry keep their values on rows that already exist (an
+    update, never a delete and re-insert). When `frame` repeats a key, its last row wins.
+
+    PostgreSQL: `insert ... on conflict (key) do update` from a COPY-filled temporary table.
+    DuckDB: no `on conflict` (DuckDB 2.0 runs inserts with an `on conflict` clause many times slower than
+    plain ones, measured), but in the caller's transaction: `update ... from` the frame for keys already
+    present whose values differ (unchanged rows are not written at all: a delete or an update of an
+    indexed column costs index upkeep at commit), then an anti-join insert of the new keys, then a count
+    proving each key is held by one row (the big tables have no primary key there, see migration 0008).
+    The frame is scanned in place (DuckDB's Arrow / pandas scan), never through a staging table: DuckDB
+    2.0 keeps the statistics of a table created empty and then silently copies nothing out of it once it
+    holds ~200k rows.
     """
     if _is_empty(frame):
         return 0
@@ -122,25 +145,40 @@ def upsert_frame(conn: Connection, table: str, frame: pd.DataFrame | pa.Table, k
         frame = frame.drop_duplicates(subset=keys, keep="last")
     cols = _columns(frame)
     col_list = ", ".join(cols)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
+    rows = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
+    values = [c for c in cols if c not in keys]
+    if conn.dialect.name == "duckdb":
+        same_key = " and ".join(f"t.{k} = f.{k}" for k in keys)
+        statements = []
+        if values:
+            changed = " or ".join(f"t.{c} is distinct from f.{c}" for c in values)
+            assign = ", ".join(f"{c} = f.{c}" for c in values)
+            statements.append(
+                f"update {table} as t set {assign} from _payrecon_frame as f where {same_key} and ({changed})"
+            )
+        statements.append(
+            f"insert into {table} ({col_list}) select {col_list} from _payrecon_frame as f"
+            f" where not exists (select 1 from {table} as t where {same_key})"
+        )
+        # the embedded warehouse keeps no primary key on its big tables (migration 0008): prove the keys
+        # just written are each held by exactly one row, else the caller's transaction rolls back
+        statements.append(
+            f"select count(*) from {table} as t where exists (select 1 from _payrecon_frame as f where {same_key})"
+        )
+        ((held,),) = _duckdb_scan(_duckdb_raw(conn), frame, *statements)[-1]
+        if held != rows:
+            raise DuplicateKeyError(f"{table}: {held} rows hold the {rows} keys just upserted ({', '.join(keys)})")
+        return rows
+    updates = ", ".join(f"{c} = excluded.{c}" for c in values)
     action = f"do update set {updates}" if updates else "do nothing"
     conflict = f"on conflict ({', '.join(keys)}) {action}"
-    if conn.dialect.name == "duckdb":
-        raw = _duckdb_raw(conn)
-        raw.register("_payrecon_frame", frame)
-        try:
-            # fetch the row count: DuckDB 2.0 refuses further work while a result is unread
-            raw.execute(f"insert into {table} ({col_list}) select {col_list} from _payrecon_frame {conflict}").fetchall()
-        finally:
-            raw.unregister("_payrecon_frame")
-        return frame.num_rows if isinstance(frame, pa.Table) else len(frame)
     staging = _ident(f"_stage_{table}")
     conn.exec_driver_sql(f"drop table if exists {staging}")
     conn.exec_driver_sql(f"create temporary table {staging} (like {table})")
     insert_frame(conn, staging, frame)
     conn.exec_driver_sql(f"insert into {table} ({col_list}) select {col_list} from {staging} {conflict}")
     conn.exec_driver_sql(f"drop table {staging}")
-    return frame.num_rows if isinstance(frame, pa.Table) else len(frame)
+    return rows
 
 
 # --- bulk reads -------------------------------------------------------------------------------------------
@@ -157,6 +195,10 @@ def _bound(conn: Connection, sql: str | Executable, params: dict | None) -> tupl
     if conn.dialect.positional:
         return str(compiled), [values[name] for name in compiled.positiontup]
     return str(compiled), values
+
+
+duckdb_raw = _duckdb_raw
+bound_statement = _bound
 
 
 def read_arrow(conn: Connection, sql: str | Executable, params: dict | None = None) -> pa.Table:
