@@ -135,3 +135,26 @@ def test_r15_rerun_and_out_of_order_backfill_change_nothing(engine: sa.Engine) -
     reconcile(engine, [days[0]], recon)
     reconcile(engine, list(reversed(days)), recon)
     assert _snapshot(engine) == first
+
+
+def test_r14_second_charge_is_the_duplicate_whichever_line_arrives_first(engine: sa.Engine) -> None:
+    # charged twice; the second charge settles on T+0, the first on T+1 (the generator's double charge)
+    t = D1 + timedelta(hours=10)
+    with engine.begin() as conn:
+        insert_frame(conn, "orders", pd.DataFrame([_order("o_twice", t)]))
+        insert_frame(conn, "payment_attempts", pd.DataFrame([
+            _attempt("o_twice", t, "ch_first"), _attempt("o_twice", t + timedelta(minutes=5), "ch_second"),
+        ]))
+        insert_frame(conn, "settlement_lines", pd.DataFrame([
+            _line(1, D1, "charge", "ch_second"), _line(1, D2, "charge", "ch_first"),
+        ]))
+    recon = ReconSettings(settlement_grace_days=3)
+    reconcile(engine, [Window(D1, D2)], recon)
+    assert _states(engine, "settlement_line") == {"f1:1": "duplicate"}
+    assert _states(engine, "order") == {"o_twice": "pending"}  # its own (first) charge has not settled yet
+    reconcile(engine, [Window(D2, D2 + timedelta(days=1))], recon)
+    assert _states(engine, "settlement_line") == {"f1:1": "duplicate", "f2:1": "matched"}
+    assert _states(engine, "order") == {"o_twice": "matched"}
+    first = _snapshot(engine)
+    reconcile(engine, [Window(D1, D2)], recon)  # R15: re-running the first window changes nothing
+    assert _snapshot(engine) == first

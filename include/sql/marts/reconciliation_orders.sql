@@ -43,7 +43,8 @@ first_success as (
 ),
 
 order_charges as (
-    -- every charge line of any succeeded attempt of the order, arrived by as_of
+    -- the lines of the order's first successful charge, arrived by as_of (a second charge of the
+    -- order is a duplicate on the line side, never this order's settlement)
     select
         e.order_id,
         l.line_id,
@@ -55,12 +56,11 @@ order_charges as (
         l.file_id,
         l.line_no
     from evaluated as e
-    inner join payment_attempts as a
-        on a.order_id = e.order_id
+    inner join first_success as f
+        on f.order_id = e.order_id
     inner join settlement_lines as l
-        on l.charge_id = a.gateway_charge_id
-    where a.status = 'succeeded'
-      and l.line_type = 'charge'
+        on l.charge_id = f.charge_id
+    where l.line_type = 'charge'
       and l.window_start < e.as_of
 ),
 
