@@ -2,8 +2,15 @@
 -- share an email, a phone or a card are ever compared (blocking), so the work grows with the evidence,
 -- not with the square of the customers. A key shared by more than :max_block_size records of the
 -- horizon (a shop's test card, a placeholder phone) says nothing about a person and is skipped; blocks
--- are counted over all of identity_keys. Scored in Python (name similarity), decided there.
--- Binds: :horizon_start, :max_block_size.
+-- are counted over all of identity_keys. Scored in Python (name similarity), decided there; the
+-- records' created_at name a group's person (its earliest record).
+-- Pairs that cannot be one person are dropped here: two records sharing no email match only when both
+-- names agree (similarity >= :device_name_min, i.e. an indel distance <= (1 - min) * the two lengths),
+-- and the edit distance never exceeds the indel distance, so a pair whose first or last names are
+-- further apart cannot match. Phones shared by a household or a call centre give millions of such pairs.
+-- The edit distance counts bytes on DuckDB (and PostgreSQL's stops at 255 characters): only pairs of
+-- plain names (printable ASCII, short: `is_plain`) are dropped by it.
+-- Binds: :horizon_start, :max_block_size, :device_name_min.
 drop table if exists _identity_pairs
 ;
 create temporary table _identity_pairs as
@@ -21,24 +28,29 @@ blocked_all as (
       and k.seen_at >= :horizon_start
 ),
 
-block_keys as (
-    select distinct
+block_sizes as (
+    select
         key_kind,
-        key_value
+        key_value,
+        count(*) as holders
     from blocked_all
+    group by key_kind, key_value
 ),
 
+-- a key also held by records not resolved this run counts them too (identity_keys holds one row per
+-- record and key); a key none of them shares with another record of the run never makes a pair
 usable_keys as (
     select
         k.key_kind,
         k.key_value
     from identity_keys as k
-    inner join block_keys as b
+    inner join block_sizes as b
         on b.key_kind = k.key_kind
        and b.key_value = k.key_value
     where k.seen_at >= :horizon_start
+      and b.holders >= 2
     group by k.key_kind, k.key_value
-    having count(distinct k.customer_id) between 2 and :max_block_size
+    having count(*) <= :max_block_size
 ),
 
 blocked as (
@@ -48,22 +60,64 @@ blocked as (
         k.key_value
     from blocked_all as k
     inner join usable_keys as u
-        on u.key_kind = k.key_kind and u.key_value = k.key_value
+        on u.key_kind = k.key_kind
+       and u.key_value = k.key_value
+),
+
+usable_emails as (
+    select
+        customer_id,
+        key_value as email
+    from blocked
+    where key_kind = 'email'
+),
+
+named as (
+    select
+        b.customer_id,
+        b.key_kind,
+        b.key_value,
+        e.email,
+        c.first_name,
+        c.last_name,
+        c.is_plain
+    from blocked as b
+    inner join _identity_customers as c
+        on c.customer_id = b.customer_id
+    left join usable_emails as e
+        on e.customer_id = b.customer_id
+),
+
+shared as (
+    select
+        a.customer_id as left_id,
+        b.customer_id as right_id,
+        a.key_kind
+    from named as a
+    inner join named as b
+        on b.key_kind = a.key_kind
+       and b.key_value = a.key_value
+       and b.customer_id > a.customer_id
+    where a.email = b.email
+       or case
+           when a.is_plain and b.is_plain then
+               levenshtein(a.first_name, b.first_name)
+                   <= (1 - :device_name_min) * (length(a.first_name) + length(b.first_name)) + 0.000001
+               and levenshtein(a.last_name, b.last_name)
+                   <= (1 - :device_name_min) * (length(a.last_name) + length(b.last_name)) + 0.000001
+           else true
+       end
 ),
 
 pairs as (
     select
-        a.customer_id as left_id,
-        b.customer_id as right_id,
-        max(case when a.key_kind = 'email' then 1 else 0 end) as same_email,
-        max(case when a.key_kind = 'phone' then 1 else 0 end) as same_phone,
-        max(case when a.key_kind = 'card' then 1 else 0 end) as same_card
-    from blocked as a
-    inner join blocked as b
-        on b.key_kind = a.key_kind
-       and b.key_value = a.key_value
-       and b.customer_id > a.customer_id
-    group by a.customer_id, b.customer_id
+        left_id,
+        right_id,
+        max(case when key_kind = 'email' then 1 else 0 end) as same_email,
+        max(case when key_kind = 'phone' then 1 else 0 end) as same_phone,
+        max(case when key_kind = 'card' then 1 else 0 end) as same_card
+    from shared
+    group by left_id, right_id
 ),
 
 final as (
@@ -76,7 +130,9 @@ final as (
         l.first_name as left_first,
         l.last_name as left_last,
         r.first_name as right_first,
-        r.last_name as right_last
+        r.last_name as right_last,
+        l.created_at as left_created_at,
+        r.created_at as right_created_at
     from pairs as p
     inner join _identity_customers as l
         on l.customer_id = p.left_id

@@ -1,4 +1,4 @@
--- R8, incremental: the customer records to resolve again, and their names. A touched record can change
+-- R8, incremental: the customer records to resolve again. A touched record can change
 -- who shares a key with whom, so every record holding a key the touched records have or had is taken
 -- too -- unless that key is shared by so many records it was and stays unusable (over
 -- :max_block_size either way). Then the whole previous person of each of those records, so a person
@@ -93,15 +93,3 @@ select f.customer_id
 from final as f
 inner join in_scope as s
     on s.customer_id = f.customer_id
-;
-drop table if exists _identity_customers
-;
-create temporary table _identity_customers as
-select
-    c.customer_id,
-    lower(trim(coalesce(c.first_name, ''))) as first_name,
-    lower(trim(coalesce(c.last_name, ''))) as last_name,
-    coalesce(c.created_at, c.updated_at) as created_at
-from customers as c
-inner join _link_affected as a
-    on a.customer_id = c.customer_id

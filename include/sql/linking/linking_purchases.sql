@@ -10,17 +10,24 @@ drop table if exists _purchase_assign
 create temporary table _purchase_assign as
 with
 
-chain_sizes as (
+-- chains of more than one order, found by a grouping: a count over a window of every order costs
+-- a sort of all of them, and most chains are a single order
+long_chains as (
     select
-        o.*,
-        count(*) over (partition by o.person_id, o.product_id) as chain_orders
-    from _purchase_orders as o
+        person_id,
+        product_id
+    from _purchase_orders
+    group by person_id, product_id
+    having count(*) > 1
 ),
 
 single as (
-    select *
-    from chain_sizes
-    where chain_orders = 1
+    select o.*
+    from _purchase_orders as o
+    left join long_chains as l
+        on l.person_id = o.person_id
+       and l.product_id = o.product_id
+    where l.person_id is null
 ),
 
 chain as (
@@ -29,8 +36,10 @@ chain as (
         lag(o.created_at) over (
             partition by o.person_id, o.product_id order by o.created_at, o.order_id
         ) as prev_created_at
-    from chain_sizes as o
-    where o.chain_orders > 1
+    from _purchase_orders as o
+    inner join long_chains as l
+        on l.person_id = o.person_id
+       and l.product_id = o.product_id
 ),
 
 paid_in_between as (

@@ -23,6 +23,12 @@ from payrecon.warehouse.bulk import read_arrow
 
 EVIDENCE_WEIGHTS = {"email": 0.45, "phone": 0.15, "card": 0.15}
 NAME_WEIGHT = 0.25
+PAIR_BATCH = 250_000
+PAIR_TYPES = {
+    "left_id": "str", "right_id": "str", "same_email": "int", "same_phone": "int", "same_card": "int",
+    "left_first": "str", "left_last": "str", "right_first": "str", "right_last": "str",
+    "left_created_at": "time", "right_created_at": "time",
+}
 
 
 def _similarity(left: pd.Series, right: pd.Series) -> np.ndarray:
@@ -34,16 +40,24 @@ def _similarity(left: pd.Series, right: pd.Series) -> np.ndarray:
     return np.where(empty, 0.0, scores)
 
 
+def _decide(pairs: pd.DataFrame, settings: LinkSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """First and last name similarity, whether the pair is one person (by email, by device), row by row."""
+    first = _similarity(pairs["left_first"].fillna(""), pairs["right_first"].fillna(""))
+    last = _similarity(pairs["left_last"].fillna(""), pairs["right_last"].fillna(""))
+    same_email = pairs["same_email"].astype(bool).to_numpy()
+    same_device = pairs["same_card"].astype(bool).to_numpy() | pairs["same_phone"].astype(bool).to_numpy()
+    by_email = same_email & (np.maximum(first, last) >= settings.email_name_min)
+    by_device = same_device & (np.minimum(first, last) >= settings.shared_device_name_min)
+    return first, last, by_email, by_device
+
+
 def score_pairs(pairs: pd.DataFrame, settings: LinkSettings) -> pd.DataFrame:
     """Add first/last name similarity, the match decision, a score and a readable reason."""
     out = pairs.copy()
-    first = _similarity(out["left_first"].fillna(""), out["right_first"].fillna(""))
-    last = _similarity(out["left_last"].fillna(""), out["right_last"].fillna(""))
+    first, last, by_email, by_device = _decide(out, settings)
     same_email = out["same_email"].astype(bool).to_numpy()
     same_phone = out["same_phone"].astype(bool).to_numpy()
     same_card = out["same_card"].astype(bool).to_numpy()
-    by_email = same_email & (np.maximum(first, last) >= settings.email_name_min)
-    by_device = (same_card | same_phone) & (np.minimum(first, last) >= settings.shared_device_name_min)
     name = (first + last) / 2.0
     score = (
         EVIDENCE_WEIGHTS["email"] * same_email
@@ -108,39 +122,47 @@ def _frame(table: pa.Table, types: dict[str, str]) -> pd.DataFrame:
 
 
 def resolve(conn: Connection, binds: dict, settings: LinkSettings) -> pa.Table:
-    """The records to resolve (`_link_affected`) with their person, and how strongly they were tied to it.
+    """The records of `_link_affected` tied to another record, with their person and how strongly they
+    were tied to it. A record tied to none is a person of its own (score 1, 'one customer record'): most
+    are, and they never leave SQL.
 
-    Every record tied to one of them is among them (`linking_affected`), so their groups are whole.
+    Every record tied to one of them is among them (`linking_affected`), so their groups are whole. The
+    pairs are read and scored in slices, each slice's names dropped once decided: only the matches (a few
+    per cent of the pairs) are kept for the reasons.
     """
     sql.run(conn, "intermediate/int_identity_pairs", **binds)
-    customers = _frame(
-        read_arrow(conn, "select customer_id, created_at from _identity_customers"),
-        {"customer_id": "str", "created_at": "time"},
-    )
-    pairs = _frame(
-        read_arrow(conn, "select * from _identity_pairs"),
-        {"left_id": "str", "right_id": "str", "same_email": "int", "same_phone": "int", "same_card": "int",
-         "left_first": "str", "left_last": "str", "right_first": "str", "right_last": "str"},
-    )
-    scored = score_pairs(pairs, settings) if not pairs.empty else pairs.assign(is_match=False, score=0.0, reason="")
-    matches = scored[scored["is_match"]] if not scored.empty else scored
+    kept = []
+    table = read_arrow(conn, "select * from _identity_pairs")  # Arrow holds strings compactly; pandas does not
+    for offset in range(0, table.num_rows, PAIR_BATCH):
+        pairs = _frame(table.slice(offset, PAIR_BATCH), PAIR_TYPES)
+        _first, _last, by_email, by_device = _decide(pairs, settings)
+        kept.append(pairs[by_email | by_device])
+    del table
+    matches = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=list(PAIR_TYPES))
+    if matches.empty:
+        return pa.table({"customer_id": pa.array([], pa.string()), "person_id": pa.array([], pa.string()),
+                         "score": pa.array([], pa.float64()), "reason": pa.array([], pa.string())})
+    matches = score_pairs(matches, settings)
+    customers = pd.concat(
+        [
+            matches[["left_id", "left_created_at"]].set_axis(["customer_id", "created_at"], axis=1),
+            matches[["right_id", "right_created_at"]].set_axis(["customer_id", "created_at"], axis=1),
+        ],
+        ignore_index=True,
+    ).drop_duplicates("customer_id")
     person = connected_persons(customers, matches)
     out = pd.DataFrame({"customer_id": person.index, "person_id": person.to_numpy()})
     # each record's strongest tie to another record of the same person explains it
-    if not matches.empty:
-        ends = pd.concat(
-            [
-                matches[["left_id", "score", "reason"]].rename(columns={"left_id": "customer_id"}),
-                matches[["right_id", "score", "reason"]].rename(columns={"right_id": "customer_id"}),
-            ],
-            ignore_index=True,
-        )
-        best = ends.sort_values(["customer_id", "score", "reason"], ascending=[True, False, True], kind="stable")
-        best = best.drop_duplicates("customer_id")
-        out = out.merge(best, on="customer_id", how="left")
-    else:
-        out["score"], out["reason"] = np.nan, None
-    out["score"] = out["score"].fillna(1.0).astype(float)
-    out["reason"] = out["reason"].fillna("one customer record")
+    ends = pd.concat(
+        [
+            matches[["left_id", "score", "reason"]].rename(columns={"left_id": "customer_id"}),
+            matches[["right_id", "score", "reason"]].rename(columns={"right_id": "customer_id"}),
+        ],
+        ignore_index=True,
+    )
+    best = ends.sort_values(["customer_id", "score", "reason"], ascending=[True, False, True], kind="stable")
+    best = best.drop_duplicates("customer_id")
+    out = out.merge(best, on="customer_id", how="left")
+    out["score"] = out["score"].astype(float)
     out = out.sort_values("customer_id", ignore_index=True)
     return pa.Table.from_pandas(out[["customer_id", "person_id", "score", "reason"]], preserve_index=False)

@@ -35,6 +35,10 @@ SCOPE = "purchases"
 # looks back as far, so a row the pull brings in late is never taken as already seen.
 OVERLAP = timedelta(minutes=5)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# When the touched records are this share of the horizon's or more, every record is resolved again: their
+# key neighbours and previous persons are nearly all the others (a day of 1M orders touches ~65 %), and
+# finding them costs more than resolving the few left over. Same rows either way.
+RELINK_ALL_SHARE = 0.5
 SEEN = {"orders": "commerce.orders", "payment_attempts": "commerce.payment_attempts", "customers": "commerce.customers"}
 TEMP_TABLES = (
     "_link_touched", "_identity_scope", "_identity_new_keys", "_identity_old_keys", "_link_affected",
@@ -137,12 +141,29 @@ def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> 
         "window_days": settings.window_days,
         "duplicate_minutes": settings.duplicate_minutes,
         "max_block_size": settings.max_block_size,
+        "device_name_min": settings.shared_device_name_min,
     }
     sql.run(conn, "linking/linking_touched", **binds)
+    touched = _count(conn, "_link_touched")
     sql.run(conn, "intermediate/int_identity_keys", **binds)
-    sql.run(conn, "linking/linking_affected", **binds)
-    persons = identity.resolve(conn, binds, settings)
-    _write_persons(conn, persons, as_of)
+    in_horizon = int(
+        conn.execute(
+            text("select count(*) from identity_keys where key_kind = 'self' and seen_at >= :h"),
+            {"h": horizon_start},
+        ).scalar()
+        or 0
+    )
+    if full or touched >= RELINK_ALL_SHARE * in_horizon:
+        sql.run(conn, "linking/linking_affected_all", **binds)
+    else:
+        sql.run(conn, "linking/linking_affected", **binds)
+    sql.run(conn, "intermediate/int_identity_customers", **binds)
+    tied = identity.resolve(conn, binds, settings)
+    customers = _count(conn, "_link_affected")
+    # the records tied to another one form fewer persons; every other record is a person of its own
+    persons = customers - tied.num_rows + len(set(tied.column("person_id").to_pylist()))
+    _write_persons(conn, tied, as_of)
+    del tied
     sql.run(conn, "intermediate/int_purchases_orders", **binds)
     sql.run(conn, "linking/linking_purchases", **binds)
     sql.run(conn, "marts/purchases", **binds)
@@ -159,14 +180,13 @@ def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> 
         "attempt_links": _count(conn, "_links_changed"),
         "duplicate_charges": _count(conn, "_duplicates_changed"),
     }
-    touched = _count(conn, "_link_touched")
     for name in TEMP_TABLES:
         conn.exec_driver_sql(f"drop table if exists {name}")
     return LinkResult(
         as_of=as_of,
         horizon_start=horizon_start,
-        customers=persons.num_rows,
-        persons=len(set(persons.column("person_id").to_pylist())),
+        customers=customers,
+        persons=persons,
         roles=roles,
         purchases=statuses,
         duplicate_charges=dups,
@@ -177,7 +197,8 @@ def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> 
 
 
 def _write_persons(conn: Connection, persons: pa.Table, as_of: datetime) -> None:
-    """Keep the person of every resolved record (identity_persons) and hand it to the purchase SQL."""
+    """Keep the person of every resolved record (identity_persons) and hand the tied ones to the purchase
+    SQL (`_link_persons`; a record not in it is its own person)."""
     conn.exec_driver_sql("drop table if exists _link_persons")
     conn.exec_driver_sql(
         "create temporary table _link_persons "
