@@ -34,11 +34,15 @@ where rn = 1
 update followup_contacts
 set
     contact_type = 'customer',
-    became_customer_at = (
-        select min(e.event_at)
-        from _followup_events as e
-        where e.contact_key = followup_contacts.contact_key
-          and e.event_kind = 'successful_purchase'
-    )
-where became_customer_at is null
-  and contact_key in (select contact_key from _followup_events where event_kind = 'successful_purchase')
+    became_customer_at = paid.first_paid_at
+from (
+    -- one aggregate joined in, not a correlated subquery per contact (quadratic on PostgreSQL)
+    select
+        contact_key,
+        min(event_at) as first_paid_at
+    from _followup_events
+    where event_kind = 'successful_purchase'
+    group by contact_key
+) as paid
+where followup_contacts.contact_key = paid.contact_key
+  and followup_contacts.became_customer_at is null

@@ -192,7 +192,8 @@ final as (
 
 already_queued as (
     -- keys queued by an earlier run: a narrow join on the key, so the anti-join below is against the
-    -- (usually empty) set of re-planned rows, not a hash table of a million whole rows
+    -- (usually empty) set of re-planned rows, not a hash table of a million whole rows; a left join,
+    -- not `not in`, which PostgreSQL may run as a subplan per row
     select f.outbox_id
     from final as f
     inner join followup_outbox as o
@@ -201,4 +202,6 @@ already_queued as (
 
 select f.*
 from final as f
-where f.outbox_id not in (select outbox_id from already_queued)
+left join already_queued as q
+    on q.outbox_id = f.outbox_id
+where q.outbox_id is null

@@ -27,6 +27,9 @@ ROOT = HERE.parents[2]
 N = 40
 
 
+LEASE = 4
+
+
 def _run_proc(url: str, port: int, worker: str, mode: str, n: int, lease: int, batch: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT / "plugins"), str(ROOT)])}
     return subprocess.run(
@@ -53,13 +56,15 @@ def test_dispatcher_killed_mid_batch_loses_nothing(warehouse_url, config, smtp, 
     after_send: killed after the server accepted the 7th but before it was recorded: that one message
     goes out a second time with the same Message-ID (the at-least-once window), nothing is lost.
     """
-    config = welcome_only(config, lease_seconds=1, batch_size=N)
+    # the doomed dispatcher stops sending half a lease before it ends: 4 s leaves room for 7 sends on a
+    # loaded machine (with 1 s, a 2-core machine at load 15 sent 2 and the kill never came)
+    config = welcome_only(config, lease_seconds=LEASE, batch_size=N)
     engine = _planned(warehouse_url, config)
     engine.dispose()
-    killed = _run_proc(warehouse_url, smtp.port, "doomed", mode, 7, lease=1, batch=N)
+    killed = _run_proc(warehouse_url, smtp.port, "doomed", mode, 7, lease=LEASE, batch=N)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert len(smtp.mailbox.messages) == 7
-    time.sleep(1.1)  # the dead dispatcher's claim expires
+    time.sleep(LEASE + 0.1)  # the dead dispatcher's claim expires
     engine = make_engine(warehouse_url)
     channels = build_channels(smtp.settings(), {}, config.merchant.from_email)
     calm = welcome_only(config, lease_seconds=60, batch_size=N)
