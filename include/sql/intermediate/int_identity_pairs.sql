@@ -100,12 +100,17 @@ shared as (
        and b.customer_id > a.customer_id
     where a.email = b.email
        or case
-           when a.is_plain and b.is_plain then
-               levenshtein(a.first_name, b.first_name)
-                   <= (1 - :device_name_min) * (length(a.first_name) + length(b.first_name)) + 0.000001
-               and levenshtein(a.last_name, b.last_name)
-                   <= (1 - :device_name_min) * (length(a.last_name) + length(b.last_name)) + 0.000001
-           else true
+           when a.first_name = b.first_name and a.last_name = b.last_name then true
+           when not (a.is_plain and b.is_plain) then true
+           -- the cheap bound first: an edit distance is at least the difference of the lengths
+           when abs(length(a.first_name) - length(b.first_name))
+               > (1 - :device_name_min) * (length(a.first_name) + length(b.first_name)) + 0.000001 then false
+           when abs(length(a.last_name) - length(b.last_name))
+               > (1 - :device_name_min) * (length(a.last_name) + length(b.last_name)) + 0.000001 then false
+           when levenshtein(a.first_name, b.first_name)
+               > (1 - :device_name_min) * (length(a.first_name) + length(b.first_name)) + 0.000001 then false
+           else levenshtein(a.last_name, b.last_name)
+               <= (1 - :device_name_min) * (length(a.last_name) + length(b.last_name)) + 0.000001
        end
 ),
 

@@ -8,7 +8,7 @@ create temporary table _persons_changed as
 select
     a.customer_id,
     coalesce(p.person_id, a.customer_id) as person_id,
-    cast(round(cast(coalesce(p.score, 1.0) as numeric), 4) as numeric(6, 4)) as score,
+    cast(round(cast(coalesce(p.score, 1.0) as numeric(12, 6)), 4) as numeric(6, 4)) as score,
     coalesce(p.reason, 'one customer record') as reason
 from _link_affected as a
 left join _link_persons as p

@@ -143,9 +143,17 @@ def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> 
         "max_block_size": settings.max_block_size,
         "device_name_min": settings.shared_device_name_min,
     }
-    sql.run(conn, "linking/linking_touched", **binds)
+    duckdb = conn.dialect.name == "duckdb"
+    if duckdb:
+        # the steps' temporary tables are read whole or joined, never in their insertion order: keeping
+        # it pins more of them in memory (DuckDB's memory limit, the process's RSS)
+        conn.exec_driver_sql("set preserve_insertion_order = false")
+    _step(conn, "linking/linking_touched", binds, "_link_touched")
     touched = _count(conn, "_link_touched")
-    sql.run(conn, "intermediate/int_identity_keys", **binds)
+    _step(
+        conn, "intermediate/int_identity_keys", binds,
+        "_identity_scope", "_identity_new_keys", "_identity_old_keys", "identity_keys",
+    )
     in_horizon = int(
         conn.execute(
             text("select count(*) from identity_keys where key_kind = 'self' and seen_at >= :h"),
@@ -154,19 +162,24 @@ def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> 
         or 0
     )
     if full or touched >= RELINK_ALL_SHARE * in_horizon:
-        sql.run(conn, "linking/linking_affected_all", **binds)
+        _step(conn, "linking/linking_affected_all", binds, "_link_affected")
     else:
-        sql.run(conn, "linking/linking_affected", **binds)
-    sql.run(conn, "intermediate/int_identity_customers", **binds)
+        _step(conn, "linking/linking_affected", binds, "_link_affected")
+    _drop(conn, "_link_touched", "_identity_scope", "_identity_new_keys", "_identity_old_keys")
+    _step(conn, "intermediate/int_identity_customers", binds, "_identity_customers")
     tied = identity.resolve(conn, binds, settings)
+    _drop(conn, "_identity_pairs", "_identity_customers")
     customers = _count(conn, "_link_affected")
     # the records tied to another one form fewer persons; every other record is a person of its own
     persons = customers - tied.num_rows + len(set(tied.column("person_id").to_pylist()))
     _write_persons(conn, tied, as_of)
     del tied
-    sql.run(conn, "intermediate/int_purchases_orders", **binds)
-    sql.run(conn, "linking/linking_purchases", **binds)
-    sql.run(conn, "marts/purchases", **binds)
+    persons_written = _count(conn, "_persons_changed")
+    _drop(conn, "_persons_changed")
+    _step(conn, "intermediate/int_purchases_orders", binds, "_purchase_orders")
+    _drop(conn, "_link_persons", "_link_affected")
+    _step(conn, "linking/linking_purchases", binds, "_purchase_assign")
+    _step(conn, "marts/purchases", binds, "_purchases_new", "_purchases_changed")
     sql.run(conn, "marts/attempt_links", **binds)
     sql.run(conn, "marts/duplicate_charges", **binds)
     _write_state(conn, as_of, horizon_start, seen_now, key)
@@ -174,14 +187,15 @@ def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> 
     statuses = _counts(conn, "select status, count(*) from _purchases_new group by status order by status")
     dups = _count(conn, "_duplicates_new")
     written = {
-        "identity_persons": _count(conn, "_persons_changed"),
+        "identity_persons": persons_written,
         "purchases": _count(conn, "_purchases_changed"),
         "purchases_removed": _count(conn, "_purchases_gone"),
         "attempt_links": _count(conn, "_links_changed"),
         "duplicate_charges": _count(conn, "_duplicates_changed"),
     }
-    for name in TEMP_TABLES:
-        conn.exec_driver_sql(f"drop table if exists {name}")
+    _drop(conn, *TEMP_TABLES)
+    if duckdb:
+        conn.exec_driver_sql("reset preserve_insertion_order")
     return LinkResult(
         as_of=as_of,
         horizon_start=horizon_start,
@@ -196,6 +210,22 @@ def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> 
     )
 
 
+def _step(conn: Connection, name: str, binds: dict, *made: str) -> None:
+    """Run a SQL step; on PostgreSQL, gather statistics of the tables it made or changed. Autovacuum
+    never analyses temporary tables: without statistics the planner takes 100k-row tables for a few
+    rows and picks nested loops and sorts (the pair query ran 10 s at 100k)."""
+    sql.run(conn, name, **binds)
+    if conn.dialect.name == "postgresql":
+        for table in made:
+            conn.exec_driver_sql(f"analyze {table}")
+
+
+def _drop(conn: Connection, *names: str) -> None:
+    """Temporary tables are dropped as soon as they are read for the last time."""
+    for name in names:
+        conn.exec_driver_sql(f"drop table if exists {name}")
+
+
 def _write_persons(conn: Connection, persons: pa.Table, as_of: datetime) -> None:
     """Keep the person of every resolved record (identity_persons) and hand the tied ones to the purchase
     SQL (`_link_persons`; a record not in it is its own person)."""
@@ -206,6 +236,8 @@ def _write_persons(conn: Connection, persons: pa.Table, as_of: datetime) -> None
         "reason varchar not null)"
     )
     insert_frame(conn, "_link_persons", persons)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("analyze _link_persons")
     sql.run(conn, "linking/linking_persons", as_of=as_of)
 
 
