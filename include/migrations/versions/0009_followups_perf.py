@@ -9,6 +9,8 @@ What is kept, and why it is enough: `outbox_id` is md5(`idempotency_key`) in eve
 (`outbox_plan`, `journey_send`), so the primary key refuses a second row for a key exactly as the
 unique constraint did; it is the exactly-once guard of delivery and stays. PostgreSQL keeps everything:
 its dispatcher claims by `(status, next_attempt_at)` and cancellation probes by order and purchase.
+PostgreSQL also gets what `journey_start` probes for each new instance (an instance of this journey
+for the order, or for the purchase): without them each probe read every instance of the journey.
 
 Revision ID: 0009_followups_perf
 Revises: 0004_followups
@@ -47,8 +49,16 @@ def _recreate(keys: str) -> None:
     op.execute("alter table followup_outbox__new rename to followup_outbox")
 
 
+_PG_INDEXES = (
+    ("ix_journey_instances_order", "journey_instances", "journey_id, order_id"),
+    ("ix_journey_instances_purchase", "journey_instances", "journey_id, purchase_id"),
+)
+
+
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "duckdb":
+    if op.get_bind().dialect.name == "postgresql":
+        for name, table, cols in _PG_INDEXES:
+            op.execute(f"create index if not exists {name} on {table} ({cols})")
         return
     for name, _ in _INDEXES:
         op.execute(f"drop index if exists {name}")
@@ -56,7 +66,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "duckdb":
+    if op.get_bind().dialect.name == "postgresql":
+        for name, _, _ in _PG_INDEXES:
+            op.execute(f"drop index if exists {name}")
         return
     _recreate("primary key (outbox_id), unique (idempotency_key)")
     for name, cols in _INDEXES:
