@@ -28,7 +28,13 @@ from sqlalchemy import Connection, Engine
 
 from payrecon.commerce.tables import TABLES, CommerceTable
 from payrecon.money import exponent, to_minor_series
-from payrecon.warehouse.bulk import bound_statement, duckdb_raw, read_arrow, upsert_frame
+from payrecon.warehouse.bulk import (
+    bound_statement,
+    duckdb_raw,
+    read_arrow,
+    release_unused_memory,
+    upsert_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -319,6 +325,7 @@ def pull_incremental(
             source = f"commerce.{table.name}"
             mark = _watermark(conn, source)
             counts[table.name], latest = _pull_table(conn, commerce, table, mark - overlap, until)
+            release_unused_memory()
             new_mark = max(mark, latest) if latest is not None else mark
             conn.execute(sa.text("delete from etl_watermarks where source = :s"), {"s": source})
             conn.execute(

@@ -51,6 +51,22 @@ class BadRecord:
     field: str | None = None
 
 
+@dataclass(frozen=True)
+class RawIndex:
+    """Raw text of a record by its physical line number (for lines refused after parsing)."""
+
+    body: bytes = field(repr=False)
+    line_no: np.ndarray = field(repr=False)
+    starts: np.ndarray = field(repr=False)
+    ends: np.ndarray = field(repr=False)
+
+    def __call__(self, line_no: int) -> str | None:
+        i = int(np.searchsorted(self.line_no, line_no))
+        if i < len(self.line_no) and self.line_no[i] == line_no:
+            return clip(self.body[self.starts[i] : self.ends[i]].decode("utf-8", "replace"))
+        return None
+
+
 @dataclass
 class CsvTable:
     """The readable rows of a CSV file, all as strings, with where each came from."""
@@ -76,10 +92,12 @@ class CsvTable:
 
     def raw_for_line(self, line_no: int) -> str | None:
         """The raw text of the row starting at physical line `line_no`, if it is still in `frame`."""
-        i = int(np.searchsorted(self.line_no, line_no))
-        if i < len(self.line_no) and self.line_no[i] == line_no:
-            return self.raw_line(i)
-        return None
+        return self.raw_index()(line_no)
+
+    def raw_index(self) -> RawIndex:
+        """`raw_for_line` without the table: keeps the file's bytes and record bounds, not `frame` (which a
+        parser is done with once its columns are normalised; a 1M-line file's strings are hundreds of MB)."""
+        return RawIndex(self._body, self.line_no, self._starts, self._ends)
 
     def drop_rows(self, mask: np.ndarray, reasons: Sequence[str], fields: Sequence[str | None]) -> None:
         """Move the rows under `mask` from `frame` to `bad`, with one reason (and field) per moved row."""
@@ -176,8 +194,8 @@ class _Records:
 def _scan(body: bytes) -> _Records:
     """Record boundaries and physical line numbers (one pass for newlines, one for quotes)."""
     b = np.frombuffer(body, dtype=np.uint8)
-    newlines = np.flatnonzero(b == 10)
-    quotes = np.flatnonzero(b == 34) if body.find(b'"') != -1 else None
+    newlines = _positions(b, 10)
+    quotes = _positions(b, 34) if body.find(b'"') != -1 else None
     if quotes is not None:
         # A newline ends a record only when an even number of quotes precede it ("" escapes keep parity).
         seps = newlines[(np.searchsorted(quotes, newlines) & 1) == 0]
@@ -191,6 +209,18 @@ def _scan(body: bytes) -> _Records:
         starts, ends = starts[:-1], ends[:-1]
     line_no = np.searchsorted(newlines, starts) + 1
     return _Records(starts, ends, line_no.astype(np.int64), quotes, unterminated, len(seps) < len(newlines))
+
+
+_SCAN_CHUNK = 1 << 24
+
+
+def _positions(b: np.ndarray, byte: int) -> np.ndarray:
+    """Offsets of `byte` in `b`, 16 MB at a time: `b == byte` on the whole file would hold a bool array
+    as large as the file (a 1M-line settlement file is ~120 MB) just to find a few hundred thousand."""
+    if len(b) <= _SCAN_CHUNK:
+        return np.flatnonzero(b == byte)
+    parts = [np.flatnonzero(b[i : i + _SCAN_CHUNK] == byte) + i for i in range(0, len(b), _SCAN_CHUNK)]
+    return np.concatenate(parts)
 
 
 def _field_counts(body: bytes, rec: _Records, delimiter: str) -> np.ndarray:

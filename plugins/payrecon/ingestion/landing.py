@@ -34,7 +34,7 @@ from payrecon.ingestion.formats import parser_for
 from payrecon.ingestion.lines import LINE_COLUMNS, FileContext, ParsedFile
 from payrecon.ingestion.object_store import inbox_path, report_dates, report_files, unconfigured_folders
 from payrecon.settings import Settings, Window
-from payrecon.warehouse.bulk import insert_frame
+from payrecon.warehouse.bulk import insert_frame, release_unused_memory
 
 log = logging.getLogger(__name__)
 
@@ -204,11 +204,14 @@ def _land_new(
     ctx = FileContext(file_name, gateway, report_date, config.limits.max_abs_amount)
     try:
         parsed = parser_for(fmt)(data, ctx)
+        release_unused_memory()  # the raw CSV strings: freed, but cached by Arrow's allocator
         rep.status = STATUS_LANDED if parsed.lines_read else STATUS_EMPTY
         if not parsed.lines_read:
             rep.detail = "header only: no settlement lines"
-        lines, bad = _validated(parsed, file_id, gateway, window_start, report_date, config)
         rep.lines_read = parsed.lines_read
+        lines, bad = _validated(parsed, file_id, gateway, window_start, report_date, config)
+        del parsed  # its frame: only `lines` (Arrow) goes on
+        release_unused_memory()
     except UnreadableFile as exc:
         rep.status, rep.detail = STATUS_REJECTED, exc.message
         lines, bad = None, [BadRecord(0, f"unreadable file ({exc.problem}): {exc.message}", _head(data))]
@@ -237,6 +240,8 @@ def _land_new(
     )
     if lines is not None and len(lines):
         insert_frame(conn, "settlement_lines", lines)
+    del lines
+    release_unused_memory()
     if len(qframe):
         insert_frame(conn, "quarantine", qframe)
     conn.execute(
@@ -276,12 +281,16 @@ def _validated(
     window_start: datetime,
     report_date: date,
     config: IngestionConfig,
-) -> tuple[pd.DataFrame, list[BadRecord]]:
-    """Ids added, the settlement suite run on the batch; rows failing a row expectation move to `bad`."""
+) -> tuple[pa.Table, list[BadRecord]]:
+    """Ids added, the settlement suite run on the batch; rows failing a row expectation move to `bad`.
+
+    The good lines come back as an Arrow table (LINE_COLUMNS): the bulk load's native input on both
+    engines, built from the frame's own buffers, copied only to leave refused rows out.
+    """
     lines = parsed.lines
     bad = list(parsed.bad)
     if lines.empty:
-        return _with_ids(lines, file_id, gateway, window_start), bad
+        return _arrow_lines(_with_ids(lines, file_id, gateway, window_start)), bad
     lines = _with_ids(lines, file_id, gateway, window_start)
     from payrecon.validation.settlement_lines import validate_lines
 
@@ -293,6 +302,7 @@ def _validated(
     )
     if outcome.table_failures:
         raise UnreadableFile("validation", "; ".join(outcome.table_failures))
+    keep = None
     if outcome.rows:
         positions = outcome.bad_positions
         for p in positions:
@@ -301,12 +311,18 @@ def _validated(
                                  _raw_of(parsed, lines, int(p)), fld))
         keep = np.ones(len(lines), dtype=bool)
         keep[positions] = False
-        lines = lines.loc[keep].reset_index(drop=True)
-    return lines, bad
+    table = _arrow_lines(lines)
+    del lines
+    return (table if keep is None else table.filter(pa.array(keep))), bad
+
+
+def _arrow_lines(lines: pd.DataFrame) -> pa.Table:
+    """`settlement_lines` columns as Arrow (string, int64 and UTC timestamp columns zero-copy)."""
+    return pa.Table.from_pandas(lines, preserve_index=False)
 
 
 def _with_ids(lines: pd.DataFrame, file_id: str, gateway: str, window_start: datetime) -> pd.DataFrame:
-    out = lines.copy()
+    out = lines.copy(deep=False)  # copy-on-write: the parsed columns are shared, not duplicated
     numbers = pc.cast(pa.array(out["line_no"].to_numpy(dtype=np.int64)), pa.string())
     line_id = pc.binary_join_element_wise(pa.scalar(file_id), numbers, ":")
     out.insert(0, "line_id", pd.Series(line_id.to_pandas(), dtype="str", index=out.index))

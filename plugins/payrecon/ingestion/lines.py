@@ -105,11 +105,11 @@ def split(table: CsvTable, columns: dict[str, object], errors: RowErrors) -> Par
             frame[name] = value.array if isinstance(value, pd.Series) else value
     if frame["description"].notna().any():  # free text only: ids are left exactly as the gateway sent them
         frame["description"] = redact_series(frame["description"])
-    good = frame.loc[ok].reset_index(drop=True)
+    good = frame if ok.all() else frame.loc[ok].reset_index(drop=True)  # no copy of a clean file
     bad = list(table.bad)
     for i in np.flatnonzero(~ok):
         bad.append(
             BadRecord(int(table.line_no[i]), str(errors.reason[i]), table.raw_line(int(i)), errors.field[i])
         )
     return ParsedFile(lines=good, bad=bad, lines_read=table.lines_read, encoding=table.encoding,
-                      raw_lookup=table.raw_for_line)
+                      raw_lookup=table.raw_index())

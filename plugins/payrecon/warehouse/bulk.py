@@ -16,6 +16,7 @@ import pyarrow.csv as pa_csv
 from sqlalchemy import Connection
 from sqlalchemy.sql.expression import Executable
 
+_COPY_ROWS = 262_144  # rows per PostgreSQL COPY of an Arrow table
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -75,12 +76,17 @@ def _columns(frame: pd.DataFrame | pa.Table) -> list[str]:
 def _copy_arrow(conn: Connection, table: str, cols: list[str], frame: pa.Table) -> None:
     """PostgreSQL COPY of an Arrow table as CSV: strings quoted (an empty string stays empty), nulls
     unquoted and empty (NULL), timestamps ISO 8601 with their zone."""
-    buf = pa.BufferOutputStream()
-    pa_csv.write_csv(frame, buf, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
     cursor = conn.connection.driver_connection.cursor()
     try:
-        data = io.BytesIO(buf.getvalue().to_pybytes())
-        cursor.copy_expert(f"copy {table} ({', '.join(cols)}) from stdin with (format csv)", data)
+        # a COPY per slice of rows, each CSV handed over from Arrow's buffer without a Python copy: a 1M-row
+        # table never sits in memory as one CSV text
+        for offset in range(0, max(frame.num_rows, 1), _COPY_ROWS):
+            buf = pa.BufferOutputStream()
+            pa_csv.write_csv(frame.slice(offset, _COPY_ROWS), buf,
+                             pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+            data = pa.BufferReader(buf.getvalue())
+            cursor.copy_expert(f"copy {table} ({', '.join(cols)}) from stdin with (format csv)", data)
+            del buf, data
     finally:
         cursor.close()
 
@@ -195,6 +201,16 @@ def _bound(conn: Connection, sql: str | Executable, params: dict | None) -> tupl
     if conn.dialect.positional:
         return str(compiled), [values[name] for name in compiled.positiontup]
     return str(compiled), values
+
+
+def release_unused_memory() -> None:
+    """Hand Arrow's freed buffers back to the system.
+
+    Arrow's allocator (mimalloc) keeps what a frame freed for its next allocation: after parsing a
+    120 MB settlement file ~230 MB stayed resident with nothing left allocated, memory that DuckDB,
+    numpy and pandas cannot use. Cheap (milliseconds); called between the big steps of a window.
+    """
+    pa.default_memory_pool().release_unused()
 
 
 duckdb_raw = _duckdb_raw
