@@ -101,9 +101,13 @@ inner join _link_touched as t
     on t.customer_id = k.customer_id
 where k.key_kind <> 'self'
 ;
+-- two deletes, not one with an `or`: PostgreSQL cannot hash an `in (subquery)` under an `or` that
+-- outgrows work_mem and then scans the subquery once per row (at 1M: minutes)
+delete from identity_keys
+where seen_at < :horizon_start
+;
 delete from identity_keys
 where customer_id in (select customer_id from _link_touched)
-   or seen_at < :horizon_start
 ;
 insert into identity_keys (customer_id, key_kind, key_value, seen_at)
 select customer_id, key_kind, key_value, seen_at

@@ -69,12 +69,16 @@ from duplicate_charges as d
 inner join _purchase_orders as o
     on o.order_id = d.order_id
 ;
+-- one `in` per delete and `not exists`: hash (anti-)joins on PostgreSQL, never a per-row rescan
 delete from duplicate_charges
 where order_id in (select order_id from _duplicates_changed)
-   or (
-       order_id in (select order_id from _purchase_orders)
-       and order_id not in (select order_id from _duplicates_new)
-   )
+;
+delete from duplicate_charges
+where order_id in (
+    select o.order_id
+    from _purchase_orders as o
+    where not exists (select 1 from _duplicates_new as n where n.order_id = o.order_id)
+)
 ;
 insert into duplicate_charges (
     order_id, purchase_id, original_order_id, amount_minor, currency, charged_at, reason

@@ -64,11 +64,15 @@ select distinct l.purchase_id
 from attempt_links as l
 inner join _purchase_orders as o
     on o.order_id = l.order_id
-where l.purchase_id not in (select purchase_id from _purchases_new)
+where not exists (select 1 from _purchases_new as n where n.purchase_id = l.purchase_id)
 ;
+-- `not exists` and one `in` per delete: PostgreSQL turns them into hash (anti-)joins; a `not in` or
+-- an `or` of subqueries that outgrows work_mem is rescanned once per row
 delete from purchases
 where purchase_id in (select purchase_id from _purchases_gone)
-   or purchase_id in (select purchase_id from _purchases_changed)
+;
+delete from purchases
+where purchase_id in (select purchase_id from _purchases_changed)
 ;
 insert into purchases (
     purchase_id, person_id, product_id, first_attempt_at, converted_order_id, converted_at,
