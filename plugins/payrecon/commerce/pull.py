@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine
 
 from payrecon.commerce.tables import TABLES, CommerceTable
 from payrecon.money import exponent, to_minor_series
+from payrecon.warehouse import sql
 from payrecon.warehouse.bulk import (
     bound_statement,
     duckdb_raw,
@@ -326,6 +327,7 @@ def pull_incremental(
             mark = _watermark(conn, source)
             counts[table.name], latest = _pull_table(conn, commerce, table, mark - overlap, until)
             release_unused_memory()
+            sql.analyze_after_load(conn, table.name, counts[table.name])
             new_mark = max(mark, latest) if latest is not None else mark
             conn.execute(sa.text("delete from etl_watermarks where source = :s"), {"s": source})
             conn.execute(

@@ -34,6 +34,7 @@ from payrecon.ingestion.formats import parser_for
 from payrecon.ingestion.lines import LINE_COLUMNS, FileContext, ParsedFile
 from payrecon.ingestion.object_store import inbox_path, report_dates, report_files, unconfigured_folders
 from payrecon.settings import Settings, Window
+from payrecon.warehouse import sql
 from payrecon.warehouse.bulk import insert_frame, release_unused_memory
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ def land_window(
         for gateway, fmt in config.gateways.items():
             for path in report_files(inbox, gateway, day):
                 report.files.append(land_file(engine, path, gateway=gateway, fmt=fmt, report_date=day, config=config))
+    with engine.begin() as conn:
+        sql.analyze_after_load(conn, "settlement_lines", report.lines_loaded)
     for folder in unconfigured_folders(inbox, config.gateways, report_dates(window)):
         log.warning("inbox folder %s has files for this window but no entry in gateways.yaml: not landed", folder)
     summary = report.as_dict()

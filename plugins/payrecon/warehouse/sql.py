@@ -55,3 +55,16 @@ def analyze_scratch(conn: Connection, *tables: str) -> None:
     if conn.dialect.name == "postgresql":
         for table in tables:
             conn.exec_driver_sql(f"analyze {table}")
+
+
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def analyze_after_load(conn: Connection, table: str, rows: int) -> None:
+    """Refresh PostgreSQL's statistics of `table` after a bulk load of `rows`, in the same transaction.
+
+    Autovacuum analyzes a changed table a minute or more later; the next stage starts within seconds
+    and would plan a million new rows with yesterday's counts. Small loads leave it to autovacuum.
+    """
+    if rows >= ANALYZE_AFTER_ROWS:
+        analyze_scratch(conn, table)
