@@ -83,13 +83,6 @@ def tune_for_window(conn: Connection) -> None:
         conn.exec_driver_sql("set local work_mem = '128MB'")
 
 
-def analyze_scratch(conn: Connection, table: str) -> None:
-    """PostgreSQL never analyzes temporary tables by itself: without row counts it plans a
-    million-row scratch table as a small one (nested loops). DuckDB needs nothing."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"analyze {table}")
-
-
 def reconcile_window(conn: Connection, window: Window, recon: ReconSettings) -> WindowResult:
     """Decide every line and order of `window` inside the caller's transaction."""
     tune_for_window(conn)
@@ -101,7 +94,7 @@ def reconcile_window(conn: Connection, window: Window, recon: ReconSettings) -> 
         "grace": timedelta(days=recon.settlement_grace_days),
     }
     sql.run(conn, "intermediate/int_orders_to_evaluate", **binds)
-    analyze_scratch(conn, "_orders_to_evaluate")
+    sql.analyze_scratch(conn, "_orders_to_evaluate")
     sql.run(conn, "marts/reconciliation_lines", **binds)
     sql.run(conn, "marts/reconciliation_orders", **binds)
     _bump_earlier_windows(conn, window)
