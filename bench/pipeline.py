@@ -323,6 +323,9 @@ def create_warehouse(backend: str, work: Path) -> tuple[str, Any]:
         admin.dispose()
 
         def drop() -> None:
+            if os.environ.get("PAYRECON_BENCH_KEEP_PG"):  # to EXPLAIN statements on the warehouse afterwards
+                print(f"kept PostgreSQL warehouse database {name}")
+                return
             admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')

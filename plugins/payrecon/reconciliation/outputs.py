@@ -1,13 +1,15 @@
 """Per-window output finance can open without help: the full state list as CSV, and a summary.
 
-A window holds a million lines and orders: the rows come out of the warehouse by its bulk path (Arrow
-from DuckDB, COPY from PostgreSQL), money is formatted and cells neutralised column-wise with Arrow
-compute, and the CSV text is assembled column-wise too -- no Python per row. The bytes are the ones
-`pandas.DataFrame.to_csv` wrote for the same rows (minimal quoting, empty for null, `\\n` line ends).
+A window holds a million lines and orders: `reconciliation.csv` is formatted in SQL (money in major units
+per row currency, cells a spreadsheet would run as formulas neutralised) and written by the engine's own
+CSV writer (`bulk.copy_to_csv`: DuckDB `COPY ... TO`, PostgreSQL `COPY ... TO STDOUT`), so no row passes
+through Python. The small summary goes through Arrow compute. Both files hold the bytes
+`pandas.DataFrame.to_csv` writes for the same cells (minimal quoting, empty for null, `\\n` line ends).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,26 +18,11 @@ from sqlalchemy import Engine
 
 from payrecon.money import exponent
 from payrecon.settings import Window
-from payrecon.warehouse.bulk import read_arrow
+from payrecon.warehouse.bulk import copy_to_csv, read_arrow
 
-_DETAIL = """
-select
-    item_type,
-    item_id,
-    state,
-    gateway,
-    order_id,
-    line_id,
-    currency,
-    expected_minor,
-    settled_minor,
-    difference_minor,
-    fee_minor,
-    detail
-from reconciliation_results
-where window_start = :ws
-order by item_type, state, item_id
-"""
+_DETAIL_COLUMNS = ["item_type", "item_id", "state", "gateway", "order_id", "line_id", "currency", "detail"]
+_DETAIL_MONEY = ["expected_minor", "settled_minor", "difference_minor", "fee_minor"]
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
 _SUMMARY = """
 select
@@ -161,17 +148,6 @@ def _concatenated(strings: pa.Array) -> memoryview:
     return memoryview(data)[int(bounds[0]): int(bounds[-1])]
 
 
-def detail_table(raw: pa.Table) -> pa.Table:
-    """`_DETAIL` rows -> the file's columns: money in major units after the text columns."""
-    currency = raw.column("currency").combine_chunks()
-    out = raw.drop_columns(["expected_minor", "settled_minor", "difference_minor", "fee_minor"])
-    out = out.select(["item_type", "item_id", "state", "gateway", "order_id", "line_id", "currency", "detail"])
-    out = pa.table({n: pc.cast(out.column(n), pa.string()) for n in out.column_names})
-    for col in ("expected_minor", "settled_minor", "difference_minor", "fee_minor"):
-        out = out.append_column(col.replace("_minor", ""), _major(raw.column(col).combine_chunks(), currency))
-    return out
-
-
 def summary_table(raw: pa.Table) -> pa.Table:
     currency = raw.column("currency").combine_chunks()
     out = pa.table({
@@ -184,15 +160,61 @@ def summary_table(raw: pa.Table) -> pa.Table:
     return out.append_column("fees", _major(raw.column("fee_minor").combine_chunks(), currency))
 
 
+def _major_sql(minor: str, exponents: dict[str, int]) -> str:
+    """SQL text of `minor` (integer minor units) in major units per row currency, as `_major` formats
+    them (`12.34`, `-0.05`, `1200`), by string arithmetic both engines share; null where the amount or
+    the currency is missing. `exponents` names every currency the rows hold."""
+    by_exponent: dict[int, list[str]] = {}
+    for code, digits in sorted(exponents.items()):
+        by_exponent.setdefault(digits, []).append(code)
+    branches = []
+    for digits, codes in sorted(by_exponent.items()):
+        listed = ", ".join(f"'{c}'" for c in codes)
+        if digits == 0:
+            shown = f"cast({minor} as varchar)"
+        else:
+            digits_text = f"cast(abs({minor}) as varchar)"  # lpad truncates a longer string: pad to at least
+            padded = f"lpad({digits_text}, cast(greatest(length({digits_text}), {digits + 1}) as integer), '0')"
+            shown = (f"case when {minor} < 0 then '-' else '' end || left({padded}, length({padded}) - {digits})"
+                     f" || '.' || right({padded}, {digits})")
+        branches.append(f"when currency in ({listed}) then {shown}")
+    if not branches:
+        return "cast(null as varchar)"
+    return f"case when {minor} is null then null {' '.join(branches)} end"
+
+
+def _neutralised_sql(column: str, dialect: str) -> str:
+    """SQL text of `_neutralised` for one text column; an empty string comes out as NULL (an empty cell,
+    as pandas writes it)."""
+    plain = (f"regexp_full_match({column}, '-?[0-9]+([.][0-9]+)?')" if dialect == "duckdb"
+             else f"{column} ~ '^-?[0-9]+([.][0-9]+)?$'")
+    leads = ", ".join(["'='", "'+'", "'-'", "'@'", "chr(9)", "chr(13)"])
+    quote = "''''"  # SQL for a one-quote string
+    return (f"case when {column} = '' then null when left({column}, 1) in ({leads}) and not ({plain}) "
+            f"then {quote} || {column} else {column} end")
+
+
+def detail_query(exponents: dict[str, int], dialect: str) -> str:
+    """The `reconciliation.csv` rows of one window (bind `:ws`), formatted for the file in SQL."""
+    for code in exponents:
+        if not _CURRENCY_CODE.match(code):
+            raise ValueError(f"not an ISO currency code: {code!r}")
+    text_cols = [f"{_neutralised_sql(c, dialect) if c in _DETAIL_TEXT else c} as {c}" for c in _DETAIL_COLUMNS]
+    money = [f"{_major_sql(c, exponents)} as {c.replace('_minor', '')}" for c in _DETAIL_MONEY]
+    return (f"select {', '.join(text_cols + money)} from reconciliation_results "
+            "where window_start = :ws order by item_type, state, item_id")
+
+
 def write_window_outputs(engine: Engine, window: Window, output_dir: Path) -> list[Path]:
     """Write `reconciliation.csv` (one row per line and order) and `summary.csv` for the window."""
     folder = Path(output_dir) / "reconciliation" / window.label
     folder.mkdir(parents=True, exist_ok=True)
-    with engine.connect() as conn:
-        detail = read_arrow(conn, _DETAIL, {"ws": window.start})
-        summary = read_arrow(conn, _SUMMARY, {"ws": window.start})
     detail_path, summary_path = folder / "reconciliation.csv", folder / "summary.csv"
-    write_csv(neutralise_formulas(detail_table(detail), _DETAIL_TEXT), detail_path)
+    with engine.connect() as conn:
+        summary = read_arrow(conn, _SUMMARY, {"ws": window.start})
+        codes = {c for c in pc.unique(pc.cast(summary.column("currency"), pa.string())).to_pylist() if c}
+        exponents = {c: exponent(c) for c in codes}  # an unknown currency raises here, before any file
+        copy_to_csv(conn, detail_query(exponents, conn.dialect.name), {"ws": window.start}, detail_path)
     summary = summary_table(summary)
     write_csv(neutralise_formulas(summary, ["item_type", "state", "currency", "amount", "fees"]), summary_path)
     return [detail_path, summary_path]

@@ -248,6 +248,39 @@ def read_arrow(conn: Connection, sql: str | Executable, params: dict | None = No
     return pa.table({name: pa.array(list(col)) for name, col in zip(names, columns, strict=True)})
 
 
+def copy_to_csv(conn: Connection, sql: str, params: dict | None, path) -> None:  # noqa: ANN001 - str | Path
+    """Write a query's rows to a CSV file (header, minimal quoting, NULL as an empty cell, `\\n` line ends)
+    by the engine's own writer: DuckDB's `COPY ... TO` file, PostgreSQL's `COPY ... TO STDOUT` streamed to
+    the file. No row passes through Python. Both quote an empty string (`""`) to tell it from NULL: a
+    caller that wants the cell empty selects `nullif(x, '')`.
+    """
+    from pathlib import Path
+
+    target = Path(path)
+    backend = conn.dialect.name
+    if backend == "duckdb":
+        statement, values = _bound(conn, sql, params)
+        quoted = str(target).replace("'", "''")
+        _duckdb_raw(conn).execute(f"copy ({statement}) to '{quoted}' (format csv, header true)", values).fetchall()
+        return
+    if backend == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            if hasattr(cursor, "copy_expert") and hasattr(cursor, "mogrify"):  # psycopg2
+                statement, values = _bound(conn, sql, params)
+                query = cursor.mogrify(statement, values).decode()
+                with open(target, "wb") as fh:
+                    cursor.copy_expert(f"copy ({query}) to stdout with (format csv, header true)", fh)
+                return
+        finally:
+            cursor.close()
+    from sqlalchemy import text
+
+    result = conn.execute(text(sql), params or {})
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    frame.to_csv(target, index=False, lineterminator="\n")
+
+
 def _csv_text_table(data: bytes) -> pa.Table:
     """A PostgreSQL CSV (header, NULL unquoted empty, empty string quoted) as all-text columns."""
     header = data.split(b"\n", 1)[0].decode()
