@@ -76,16 +76,8 @@ def _state_counts(conn: Connection, window: Window, item_type: str) -> dict[str,
     return {state: int(n) for state, n in rows}
 
 
-def tune_for_window(conn: Connection) -> None:
-    """PostgreSQL: room for the window's sorts and hashes in memory (the default 4 MB spills a
-    million-row window to disk), for this transaction only. DuckDB sizes its own."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("set local work_mem = '128MB'")
-
-
 def reconcile_window(conn: Connection, window: Window, recon: ReconSettings) -> WindowResult:
     """Decide every line and order of `window` inside the caller's transaction."""
-    tune_for_window(conn)
     as_of = _window_as_of(conn, window)
     binds = {
         "window_start": window.start,

@@ -113,8 +113,6 @@ def decide_window(conn: Connection, window: Window, settings: RuleSettings, run_
     """Decide every order the window touched, inside the caller's transaction."""
     binds = _binds(window, settings)
     postgres = conn.dialect.name == "postgresql"
-    if postgres:  # a million-row window sorts and hashes in memory, not in 4 MB spills (this transaction only)
-        conn.exec_driver_sql("set local work_mem = '128MB'")
     _load_hard_codes(conn, settings)
     sql.run(conn, "intermediate/int_attempts_orders_to_decide", **binds)
     if postgres:  # temporary tables are never auto-analyzed: without counts they are planned as tiny

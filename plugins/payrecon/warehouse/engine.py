@@ -24,6 +24,20 @@ from sqlalchemy.pool import NullPool
 
 DUCKDB_DEFAULTS = {"memory_limit": "2GB"}
 
+# PostgreSQL session settings for warehouse connections (a window's statements each join and sort a
+# million rows): room for those sorts and hashes in memory (the server default, 4 MB, spills them to
+# disk), and for the temporary tables the steps build (8 MB by default), and no JIT compilation, which
+# costs each big statement seconds of LLVM work for expressions evaluated once per row (measured on the
+# 1M-row benchmark, bench/README.md). Options in the Connection's URL come after these and win.
+PG_SESSION_DEFAULTS = {"timezone": "UTC", "work_mem": "128MB", "temp_buffers": "256MB", "jit": "off"}
+
+
+def pg_options(query: dict[str, str] | None = None) -> str:
+    """The libpq `options` string: the defaults, then the URL's own `options`."""
+    defaults = " ".join(f"-c {k}={v}" for k, v in PG_SESSION_DEFAULTS.items())
+    extra = (query or {}).get("options")
+    return f"{defaults} {extra}" if extra else defaults
+
 
 def duckdb_config(query: dict[str, str] | None = None) -> dict[str, str]:
     """DuckDB settings for a warehouse connection: the defaults, the environment, then the URL."""
@@ -54,7 +68,7 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if backend == "postgresql":
-        engine = create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"options": pg_options(dict(parsed.query))})
         return engine
     if backend == "sqlite":
         # Only ever a *source* (a merchant's small commerce DB); the warehouse is DuckDB or PostgreSQL.
