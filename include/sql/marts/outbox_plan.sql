@@ -6,8 +6,8 @@
 -- action is recorded as `suppressed` (one apology per purchase, not one per failed attempt).
 -- Rows already queued are left out by an anti-join, not `on conflict do nothing`: DuckDB 2.0 runs an
 -- insert with an `on conflict` clause ~100x slower (28 s against 0.3 s for 100k rows, measured), even
--- when nothing conflicts. The primary key still refuses a duplicate (a concurrent planner of the same
--- window fails instead of queueing twice; the `warehouse_writer` pool serialises planners anyway).
+-- when nothing conflicts. A duplicate still fails the planner's transaction: PostgreSQL's primary key
+-- refuses it, and on DuckDB (keyless since migration 0011) `sql.prove_unique` counts the keys written.
 -- Binds: :window_start, :planned_at, :stale_before.
 insert into followup_outbox (
     outbox_id, idempotency_key, event_kind, event_at, subject_ref, order_id, purchase_id, customer_id,

@@ -52,7 +52,9 @@ def _step(conn: Connection, journey_id: str, journey: Journey, index: int, step:
         "now": now,
     }
     if step.kind == "send":
-        return sql.run(conn, "marts/journey_send", **binds)
+        sent = sql.run(conn, "marts/journey_send", **binds)
+        sql.prove_unique(conn, "followup_outbox", ["outbox_id"], "n.planned_at = :now", now=now)
+        return sent
     if step.kind == "await_delivery":
         return sql.run(conn, "marts/journey_await_delivery", of_step=step.await_delivery_of, **binds)
     return sql.run(conn, "marts/journey_wait", **binds)

@@ -83,7 +83,10 @@ def plan_window(conn: Connection, config: FollowupConfig, window: Window, now: d
     events = _counts(conn, "select event_kind, count(*) from _followup_events group by event_kind order by 1")
     before = _outbox_keys(conn)
     sql.run(conn, "marts/outbox_plan", **binds)
+    sql.prove_unique(conn, "followup_outbox", ["outbox_id"], "n.planned_at = :planned_at", planned_at=window.end)
     sql.run(conn, "marts/followups_contacts", **binds)
+    sql.prove_unique(conn, "followup_contacts", ["contact_key"],
+                     "n.contact_key in (select contact_key from _followup_events)")
     started = sql.run(conn, "marts/journey_start", **binds)
     offline.refresh(conn, as_of=window.end, allow_offline=config.merchant.allow_offline_orders)
     cancelled = sql.run(conn, "marts/outbox_cancel_paid", **binds)

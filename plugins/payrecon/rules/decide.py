@@ -126,6 +126,8 @@ def decide_window(conn: Connection, window: Window, settings: RuleSettings, run_
     sql.run(conn, "rules/rules_winners", **binds)
     sql.run(conn, "rules/rules_retry_cap", **binds)
     sql.run(conn, "marts/order_decisions", **binds)
+    sql.prove_unique(conn, "order_decisions", ["window_start", "order_id", "aspect"],
+                     "n.window_start = :window_start", window_start=window.start)
     sql.run(conn, "marts/retry_list", **binds)
     sql.run(conn, "marts/attempt_classes", **binds)
     orders = int(conn.execute(text("select count(*) from _rules_orders")).scalar() or 0)

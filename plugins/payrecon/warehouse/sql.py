@@ -68,3 +68,22 @@ def analyze_after_load(conn: Connection, table: str, rows: int) -> None:
     """
     if rows >= ANALYZE_AFTER_ROWS:
         analyze_scratch(conn, table)
+
+
+def prove_unique(conn: Connection, table: str, keys: list[str], scope: str, **params: Any) -> None:
+    """On DuckDB, whose big tables keep no primary key (migrations 0007, 0008, 0011): fail, rolling the
+    caller's transaction back, when a key of the rows just written (`scope`, a condition on alias `n`)
+    is held by more than one row of `table`. PostgreSQL enforces its keys itself: nothing to do."""
+    if conn.dialect.name != "duckdb":
+        return
+    from payrecon.warehouse.bulk import DuplicateKeyError
+
+    cols = ", ".join(f"t.{k}" for k in keys)
+    same = " and ".join(f"n.{k} = t.{k}" for k in keys)
+    stmt = (
+        f"select count(*) from (select {cols} from {table} as t "  # noqa: S608 - fixed names
+        f"where exists (select 1 from {table} as n where ({scope}) and {same}) group by {cols} having count(*) > 1)"
+    )
+    repeated = int(conn.execute(text(stmt), params).scalar() or 0)
+    if repeated:
+        raise DuplicateKeyError(f"{table}: {repeated} key(s) ({', '.join(keys)}) held by more than one row")
