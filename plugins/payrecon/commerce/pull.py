@@ -44,8 +44,11 @@ UTC_US = pa.timestamp("us", tz="UTC")
 INTEGER_COLUMNS = frozenset({"installment_no", "attempt_no", "installments", "interval_days"})
 BOOLEAN_COLUMNS = frozenset({"auto_charge"})
 _TRUE_TEXT = ["1", "t", "true", "y", "yes", "on"]
-PULL_BATCH_ROWS = 2 * 122_880  # rows read, converted and upserted at a time: whole DuckDB row groups (122,880
-# rows each); batches that end mid-group leave partial groups that the DuckDB checkpoint then rewrites at length
+# Rows read, converted and upserted at a time: whole DuckDB row groups (122,880 rows each; batches that end
+# mid-group leave partial groups the checkpoint rewrites at length). Each batch's upsert joins it against the
+# whole table, so fewer, larger batches cost less: at 1M orders a window, 2 groups per batch pulled in 8.4 s,
+# 8 groups in 6.1 s (2026-12-07), for ~150 MB more of Arrow buffers at the peak.
+PULL_BATCH_ROWS = 8 * 122_880
 ADBC_BATCH_ROWS = 2**30  # "all rows in one batch"; the SQLite driver accepts at most INT_MAX - 1
 _DECIMAL_TEXT = r"^[-+]?[0-9]+(\.[0-9]*)?$"  # what money.to_minor_series accepts
 
