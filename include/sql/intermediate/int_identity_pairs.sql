@@ -9,7 +9,9 @@
 -- and the edit distance never exceeds the indel distance, so a pair whose first or last names are
 -- further apart cannot match. Phones shared by a household or a call centre give millions of such pairs.
 -- The edit distance counts bytes on DuckDB (and PostgreSQL's stops at 255 characters): only pairs of
--- plain names (printable ASCII, short: `is_plain`) are dropped by it.
+-- plain names (printable ASCII, short: `is_plain`) are dropped by it. The bound is computed in double
+-- precision: PostgreSQL types a bound float as numeric, whose arithmetic over the ~16M compared pairs of a
+-- 1M-order day cost seconds.
 -- Binds: :horizon_start, :max_block_size, :device_name_min.
 drop table if exists _identity_pairs
 ;
@@ -104,13 +106,13 @@ shared as (
            when not (a.is_plain and b.is_plain) then true
            -- the cheap bound first: an edit distance is at least the difference of the lengths
            when abs(length(a.first_name) - length(b.first_name))
-               > (1 - :device_name_min) * (length(a.first_name) + length(b.first_name)) + 0.000001 then false
+               > (1 - cast(:device_name_min as double precision)) * (length(a.first_name) + length(b.first_name)) + 0.000001 then false
            when abs(length(a.last_name) - length(b.last_name))
-               > (1 - :device_name_min) * (length(a.last_name) + length(b.last_name)) + 0.000001 then false
+               > (1 - cast(:device_name_min as double precision)) * (length(a.last_name) + length(b.last_name)) + 0.000001 then false
            when levenshtein(a.first_name, b.first_name)
-               > (1 - :device_name_min) * (length(a.first_name) + length(b.first_name)) + 0.000001 then false
+               > (1 - cast(:device_name_min as double precision)) * (length(a.first_name) + length(b.first_name)) + 0.000001 then false
            else levenshtein(a.last_name, b.last_name)
-               <= (1 - :device_name_min) * (length(a.last_name) + length(b.last_name)) + 0.000001
+               <= (1 - cast(:device_name_min as double precision)) * (length(a.last_name) + length(b.last_name)) + 0.000001
        end
 ),
 
