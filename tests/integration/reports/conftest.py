@@ -8,6 +8,7 @@ failure, an email sent between the failure and the payment, and a later one sent
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,10 +83,10 @@ def add_followups(url: str, limit: int = 3) -> list[dict]:
             """
         ), {"n": limit}).mappings().all()
         touched = []
-        for i, r in enumerate(rows):
+        for r in rows:
             sent_at = r["first_attempt_at"] + (r["converted_at"] - r["first_attempt_at"]) / 2
-            for suffix, when, action in (("a", sent_at, "apology_email"),
-                                         ("b", r["converted_at"] + timedelta(hours=1), "late_email")):
+            for when, action in ((sent_at, "apology_email"),
+                                 (r["converted_at"] + timedelta(hours=1), "late_email")):
                 key = f"failed_purchase:{r['order_id']}:{action}"
                 conn.execute(sa.text(
                     """
@@ -99,7 +100,7 @@ def add_followups(url: str, limit: int = 3) -> list[dict]:
                         'sent', 1, :sent_at, :sent_at, :sent_at, :event_at
                     )
                     """
-                ), {"id": f"test{i}{suffix}", "key": key, "event_at": r["first_attempt_at"], "order_id": r["order_id"],
+                ), {"id": hashlib.md5(key.encode()).hexdigest(), "key": key, "event_at": r["first_attempt_at"], "order_id": r["order_id"],
                     "purchase_id": r["purchase_id"], "customer_id": r["customer_id"], "action": action,
                     "sent_at": when})
             touched.append({"purchase_id": r["purchase_id"], "order_id": r["order_id"],
