@@ -78,6 +78,7 @@ def _state_counts(conn: Connection, window: Window, item_type: str) -> dict[str,
 
 def reconcile_window(conn: Connection, window: Window, recon: ReconSettings) -> WindowResult:
     """Decide every line and order of `window` inside the caller's transaction."""
+    sql.hash_joins_only(conn)
     as_of = _window_as_of(conn, window)
     binds = {
         "window_start": window.start,

@@ -113,6 +113,7 @@ def decide_window(conn: Connection, window: Window, settings: RuleSettings, run_
     """Decide every order the window touched, inside the caller's transaction."""
     binds = _binds(window, settings)
     postgres = conn.dialect.name == "postgresql"
+    sql.hash_joins_only(conn)
     _load_hard_codes(conn, settings)
     sql.run(conn, "intermediate/int_attempts_orders_to_decide", **binds)
     if postgres:  # temporary tables are never auto-analyzed: without counts they are planned as tiny
