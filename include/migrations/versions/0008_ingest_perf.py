@@ -21,8 +21,9 @@ Revision ID: 0008_ingest_perf
 Revises: 0002_ingestion
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from payrecon.warehouse.duckdb_keys import drop_keys, restore_keys
 
 revision = "0008_ingest_perf"
 down_revision = "0002_ingestion"
@@ -49,45 +50,9 @@ KEYLESS_ON_DUCKDB = {
 }
 
 
-def _column_ddl(table: str) -> str:
-    """The table's columns as DuckDB reports them (types, NOT NULL, defaults), in table order."""
-    rows = op.get_bind().execute(
-        sa.text(
-            "select column_name, data_type, is_nullable, column_default from duckdb_columns()"
-            " where table_name = :t and schema_name = current_schema() order by column_index"
-        ),
-        {"t": table},
-    ).fetchall()
-    if not rows:
-        raise RuntimeError(f"table {table} not found")
-    return ", ".join(
-        f'"{name}" {dtype}{"" if nullable else " not null"}{f" default {default}" if default is not None else ""}'
-        for name, dtype, nullable, default in rows
-    )
-
-
-def _recreate(table: str, extra: str = "") -> None:
-    """DuckDB cannot drop a key in place: copy the rows into a new table of the same columns."""
-    columns = _column_ddl(table)
-    op.execute(f"create table {table}__new ({columns}{extra})")
-    op.execute(f"insert into {table}__new select * from {table}")  # noqa: S608 - fixed names
-    op.execute(f"drop table {table}")
-    op.execute(f"alter table {table}__new rename to {table}")
-
-
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "duckdb":
-        return
-    for table, (_key, indexes) in KEYLESS_ON_DUCKDB.items():
-        for name, _cols in indexes:
-            op.execute(f"drop index if exists {name}")
-        _recreate(table)
+    drop_keys(op, KEYLESS_ON_DUCKDB)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "duckdb":
-        return
-    for table, (key, indexes) in KEYLESS_ON_DUCKDB.items():
-        _recreate(table, f", primary key ({key})")
-        for name, cols in indexes:
-            op.execute(f"create index {name} on {table} ({cols})")
+    restore_keys(op, KEYLESS_ON_DUCKDB)

@@ -217,6 +217,21 @@ duckdb_raw = _duckdb_raw
 bound_statement = _bound
 
 
+def _pg_copy_out(conn: Connection, sql: str | Executable, params: dict | None, sink) -> bool:  # noqa: ANN001
+    """PostgreSQL `COPY (query) TO STDOUT` as CSV with a header into `sink` (a binary file object), by
+    psycopg2's `copy_expert`; False (nothing written) for a driver without it."""
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        if not (hasattr(cursor, "copy_expert") and hasattr(cursor, "mogrify")):
+            return False
+        statement, values = _bound(conn, sql, params)
+        query = cursor.mogrify(statement, values).decode()
+        cursor.copy_expert(f"copy ({query}) to stdout with (format csv, header true)", sink)
+        return True
+    finally:
+        cursor.close()
+
+
 def read_arrow(conn: Connection, sql: str | Executable, params: dict | None = None) -> pa.Table:
     """A query's whole result as an Arrow table, by the engine's native bulk path.
 
@@ -229,16 +244,9 @@ def read_arrow(conn: Connection, sql: str | Executable, params: dict | None = No
         statement, values = _bound(conn, sql, params)
         return _duckdb_raw(conn).sql(statement, params=values).to_arrow_table()
     if backend == "postgresql":
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            if hasattr(cursor, "copy_expert") and hasattr(cursor, "mogrify"):  # psycopg2
-                statement, values = _bound(conn, sql, params)
-                query = cursor.mogrify(statement, values).decode()
-                buf = io.BytesIO()
-                cursor.copy_expert(f"copy ({query}) to stdout with (format csv, header true)", buf)
-                return _csv_text_table(buf.getvalue())
-        finally:
-            cursor.close()
+        buf = io.BytesIO()
+        if _pg_copy_out(conn, sql, params, buf):
+            return _csv_text_table(buf.getvalue())
     from sqlalchemy import text
 
     result = conn.execute(text(sql), params or {}) if isinstance(sql, str) else conn.execute(sql)
@@ -264,16 +272,9 @@ def copy_to_csv(conn: Connection, sql: str, params: dict | None, path) -> None: 
         _duckdb_raw(conn).execute(f"copy ({statement}) to '{quoted}' (format csv, header true)", values).fetchall()
         return
     if backend == "postgresql":
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            if hasattr(cursor, "copy_expert") and hasattr(cursor, "mogrify"):  # psycopg2
-                statement, values = _bound(conn, sql, params)
-                query = cursor.mogrify(statement, values).decode()
-                with open(target, "wb") as fh:
-                    cursor.copy_expert(f"copy ({query}) to stdout with (format csv, header true)", fh)
+        with open(target, "wb") as fh:
+            if _pg_copy_out(conn, sql, params, fh):
                 return
-        finally:
-            cursor.close()
     from sqlalchemy import text
 
     result = conn.execute(text(sql), params or {})
