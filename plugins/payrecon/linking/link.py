@@ -117,6 +117,11 @@ def _count(conn: Connection, table: str) -> int:
 
 def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> LinkResult:
     """Relink what changed since the last run inside the caller's transaction."""
+    with sql.unordered(conn):  # the steps' scratch tables are joined, never read in insertion order
+        return _link_in(conn, windows, settings)
+
+
+def _link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> LinkResult:
     latest = max(w.end for w in windows)
     state = _stored_state(conn, latest.tzinfo)
     as_of = max(latest, state.as_of) if state.as_of is not None else latest
@@ -143,11 +148,6 @@ def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> 
         "max_block_size": settings.max_block_size,
         "device_name_min": settings.shared_device_name_min,
     }
-    duckdb = conn.dialect.name == "duckdb"
-    if duckdb:
-        # the steps' temporary tables are read whole or joined, never in their insertion order: keeping
-        # it pins more of them in memory (DuckDB's memory limit, the process's RSS)
-        conn.exec_driver_sql("set preserve_insertion_order = false")
     _step(conn, "linking/linking_touched", binds, "_link_touched")
     touched = _count(conn, "_link_touched")
     _step(
@@ -194,8 +194,6 @@ def link_in(conn: Connection, windows: list[Window], settings: LinkSettings) -> 
         "duplicate_charges": _count(conn, "_duplicates_changed"),
     }
     _drop(conn, *TEMP_TABLES)
-    if duckdb:
-        conn.exec_driver_sql("reset preserve_insertion_order")
     return LinkResult(
         as_of=as_of,
         horizon_start=horizon_start,

@@ -111,6 +111,11 @@ def _drop_scratch(conn: Connection) -> None:
 
 def decide_window(conn: Connection, window: Window, settings: RuleSettings, run_id: str) -> DecisionResult:
     """Decide every order the window touched, inside the caller's transaction."""
+    with sql.unordered(conn):
+        return _decide_window(conn, window, settings, run_id)
+
+
+def _decide_window(conn: Connection, window: Window, settings: RuleSettings, run_id: str) -> DecisionResult:
     binds = _binds(window, settings)
     postgres = conn.dialect.name == "postgresql"
     sql.hash_joins_only(conn)

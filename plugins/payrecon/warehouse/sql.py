@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -68,6 +70,22 @@ def hash_joins_only(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("set local enable_nestloop = off")
         conn.exec_driver_sql("set local enable_mergejoin = off")
+
+
+@contextmanager
+def unordered(conn: Connection) -> Iterator[None]:
+    """DuckDB, for a step whose scratch tables are joined and aggregated, never read in insertion order:
+    without that order DuckDB need not hold rows back to keep it, so big steps fit a smaller memory cap
+    (measured at 1M orders in a fresh process: rules ran out of memory at a 700 MB cap, and fit in 909 MB
+    RSS without the order; linking 975 MB). PostgreSQL: nothing to do."""
+    duckdb = conn.dialect.name == "duckdb"
+    if duckdb:
+        conn.exec_driver_sql("set preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        if duckdb:
+            conn.exec_driver_sql("reset preserve_insertion_order")
 
 
 ANALYZE_AFTER_ROWS = 10_000
