@@ -1,6 +1,11 @@
-"""One benchmark run: every stage of the pipeline, in order, on a fresh warehouse, in THIS process.
+"""One benchmark run: every stage of the pipeline, in order, on a fresh warehouse.
 
     python -m bench.pipeline --scenario DIR --backend duckdb|postgres --work DIR --json OUT [--profile DIR]
+                             [--one-process]
+
+The measured window's stages each run in a fresh Python process (`run_task_process`), as Airflow runs
+every task in a process of its own: a stage's peak RSS is its task's, its imports are timed apart as
+its start-up. `--one-process` runs them all in this process instead (the memory then adds up).
 
 The stage APIs are called directly, the way the Airflow task bodies call them (no Airflow here): landing
 and the commerce pull each in one transaction per window (`ops.transaction.one_transaction`, as
@@ -129,10 +134,12 @@ STAGE_FUNCS = {name: globals()[f"stage_{name}"] for name in STAGES}
 
 
 def run_stage(name: str, ctx: Context, window, rss: RssSampler, profile_dir: Path | None, tag: str,  # noqa: ANN001
-              timer: SqlTimer | None = None, watchdog: Watchdog | None = None) -> dict:
+              timer: SqlTimer | None = None, watchdog: Watchdog | None = None, mark: bool = True) -> dict:
+    """One stage, timed. `mark=False` (a task process): the peak counts from the process's start, its
+    imports included, as the task's memory does."""
     load_before = _load()
     print(f"[bench {tag}] {window.label} {name} ... (load {load_before[0]})", file=sys.stderr, flush=True)
-    rss_before = rss.mark()
+    rss_before = rss.mark() if mark else rss.sample()
     cpu_before = _cpu()
     profiler = None
     if profile_dir is not None:
@@ -304,6 +311,70 @@ class Watchdog:
             self._thread = None
 
 
+# --- one stage per process, as Airflow runs tasks ----------------------------------------------------------
+
+def run_task_process(name: str, args: argparse.Namespace, url: str, window, work: Path, tag: str) -> dict:  # noqa: ANN001
+    """Run one stage of the measured window in a fresh Python process and return its figures.
+
+    Airflow runs every task in a process of its own: its memory is that process's, and its imports are
+    paid there. The child times its imports apart ("startup"), then the stage exactly as `run_stage` does."""
+    import subprocess
+
+    out = work / f"task-{name}.json"
+    out.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "bench.pipeline", "--task", name, "--url", url, "--window-start",
+           window.start.isoformat(), "--scenario", args.scenario, "--backend", args.backend, "--work", str(work),
+           "--json", str(out)]
+    if args.profile:
+        cmd += ["--profile", args.profile]
+    if args.stage_timeout:
+        cmd += ["--stage-timeout", str(args.stage_timeout)]
+    started = time.perf_counter()
+    code = subprocess.call(cmd, cwd=Path(__file__).resolve().parents[1])  # noqa: S603 - our own module
+    seconds = time.perf_counter() - started
+    if code != 0 or not out.is_file():
+        raise RuntimeError(f"stage {name} ({tag}) failed in its task process: exit {code}")
+    stage = json.loads(out.read_text())
+    stage["process_seconds"] = round(seconds, 3)
+    return stage
+
+
+def task_main(args: argparse.Namespace) -> int:
+    """The task process: imports (timed apart), then one stage, measured like `run_stage`."""
+    with RssSampler() as rss:
+        rss.mark()
+        started = time.perf_counter()
+        from payrecon.settings import ReconSettings, Settings, Window
+        from payrecon.warehouse.engine import make_engine
+
+        _import_stage_modules(great_expectations=args.task == "ingest")  # only landing validates with GX
+        scenario_dir = Path(args.scenario)
+        meta = json.loads((scenario_dir / "bench-meta.json").read_text())["summary"]
+        engine = make_engine(args.url)
+        commerce = make_engine(meta["commerce_url"])
+        startup = time.perf_counter() - started
+        settings = Settings(
+            warehouse_url=args.url, commerce_url=meta["commerce_url"], inbox_dir=scenario_dir / "inbox",
+            output_dir=Path(args.work) / "output", recon=ReconSettings(settlement_grace_days=int(meta["grace_days"])),
+        )
+        ctx = Context(engine, commerce, settings, meta, int(meta["grace_days"]))
+        start = datetime.fromisoformat(args.window_start)
+        window = Window(start, start + timedelta(days=1))
+        from sqlalchemy.engine import make_url
+
+        watchdog = Watchdog(engine, args.stage_timeout,
+                            make_url(args.url).database if args.backend == "postgres" else None)
+        profile_dir = Path(args.profile) if args.profile else None
+        timer = SqlTimer(engine) if profile_dir is not None else None
+        tag = f"{args.backend}-{meta['orders_per_day']}"
+        stage = run_stage(args.task, ctx, window, rss, profile_dir, tag, timer, watchdog, mark=False)
+        stage["startup_seconds"] = round(startup, 3)  # (no ru_maxrss here: Linux carries it over exec)
+        engine.dispose()
+        commerce.dispose()
+    Path(args.json).write_text(json.dumps(stage, indent=2, default=str))
+    return 0
+
+
 # --- warehouse lifecycle --------------------------------------------------------------------------------
 
 def create_warehouse(backend: str, work: Path) -> tuple[str, Any]:
@@ -414,13 +485,22 @@ def run(args: argparse.Namespace) -> dict:
                 result["warmup"][-1]["seconds"] = round(sum(s["seconds"] for s in stages), 3)
             measured = windows[-1]
             result["window"] = measured.label
+            result["task_processes"] = not args.one_process
             rss.mark()
             overall_before = rss.overall_peak
-            timer = SqlTimer(engine) if profile_dir is not None else None
             result["stages"] = []
-            for name in STAGES:
-                result["stages"].append(run_stage(name, ctx, measured, rss, profile_dir, tag, timer, watchdog))
-                save(result)
+            if args.one_process:
+                timer = SqlTimer(engine) if profile_dir is not None else None
+                for name in STAGES:
+                    result["stages"].append(run_stage(name, ctx, measured, rss, profile_dir, tag, timer, watchdog))
+                    save(result)
+            else:
+                engine.dispose()  # DuckDB: one process holds the warehouse file at a time
+                commerce.dispose()
+                for name in STAGES:
+                    result["stages"].append(run_task_process(name, args, url, measured, work, tag))
+                    save(result)
+                engine = make_engine(url)
             result["total_seconds"] = round(sum(s["seconds"] for s in result["stages"]), 3)
             result["timed_out"] = [s["stage"] for s in result["stages"] if s.get("timed_out")]
             result["total_cpu_seconds"] = round(sum(s["cpu_seconds"] for s in result["stages"]), 3)
@@ -443,7 +523,7 @@ def run(args: argparse.Namespace) -> dict:
     return result
 
 
-def _import_stage_modules() -> dict[str, float]:
+def _import_stage_modules(great_expectations: bool = True) -> dict[str, float]:
     """Import what the stages use, timed: under Airflow every task process pays this once."""
     import importlib
 
@@ -454,6 +534,8 @@ def _import_stage_modules() -> dict[str, float]:
         started = time.perf_counter()
         importlib.import_module(name)
         out[name] = round(time.perf_counter() - started, 3)
+    if not great_expectations:
+        return out
     started = time.perf_counter()
     from payrecon.validation.gx_runtime import context, gx
 
@@ -492,10 +574,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-check", action="store_true", help="skip the ground-truth check")
     ap.add_argument("--stage-timeout", type=float, default=None,
                     help="cancel a stage's statements after this many seconds and report it as timed out")
+    ap.add_argument("--one-process", action="store_true",
+                    help="run the measured window's stages in this process, not one process per stage")
+    ap.add_argument("--task", default=None, help=argparse.SUPPRESS)  # internal: run one stage (a task process)
+    ap.add_argument("--url", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--window-start", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     import logging
 
     logging.basicConfig(level=logging.WARNING)
+    if args.task:
+        return task_main(args)
     try:
         result = run(args)
     except Exception as exc:  # the parent reports it; the traceback goes to stderr

@@ -29,6 +29,11 @@ def test_bench_runs_every_stage_at_a_tiny_size(tmp_path: Path, capsys) -> None:
     assert [s["stage"] for s in run["stages"]] == list(STAGES)
     for stage in run["stages"]:
         assert stage["seconds"] > 0 and stage["peak_rss_mb"] > 0 and len(stage["load_before"]) == 3
+    # as Airflow runs tasks: every measured stage in a process of its own, its imports timed apart
+    assert run["task_processes"] is True
+    for stage in run["stages"]:
+        assert stage["startup_seconds"] > 0 and stage["process_seconds"] > stage["seconds"]
+    assert "task start-up: imports" in printed
     assert [w["window"] for w in run["warmup"]] == ["2026-11-01"] and run["window"] == "2026-11-02"
     assert run["rows"]["window_orders"] > 0 and run["rows"]["window_lines"] > 0
     assert run["bare_join"]["rows"] > 0

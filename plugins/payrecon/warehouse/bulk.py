@@ -73,9 +73,28 @@ def _columns(frame: pd.DataFrame | pa.Table) -> list[str]:
     return [_ident(c) for c in (frame.column_names if isinstance(frame, pa.Table) else frame.columns)]
 
 
+def _utc_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A zoned timestamp column as UTC text with an explicit `+00` offset.
+
+    Arrow stores zoned timestamps as UTC instants; formatting them through their zone costs ~1 s per
+    million values (the commerce pull's 3.6M rows x 3 timestamps: most of its CSV time on PostgreSQL),
+    formatting the same instants as zone-less values ~0.03 s. The text names its offset, so PostgreSQL
+    reads the same instant whatever the session's time zone."""
+    wall = values.cast(pa.timestamp(values.type.unit))  # the UTC wall clock: a cast of metadata only
+    return pc.binary_join_element_wise(pc.cast(wall, pa.string()), pa.scalar("+00"), "")
+
+
+def _copy_ready(frame: pa.Table) -> pa.Table:
+    for i, field in enumerate(frame.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            frame = frame.set_column(i, field.name, _utc_text(frame.column(i)))
+    return frame
+
+
 def _copy_arrow(conn: Connection, table: str, cols: list[str], frame: pa.Table) -> None:
     """PostgreSQL COPY of an Arrow table as CSV: strings quoted (an empty string stays empty), nulls
-    unquoted and empty (NULL), timestamps ISO 8601 with their zone."""
+    unquoted and empty (NULL), zoned timestamps as UTC text with their offset (`_utc_text`)."""
+    frame = _copy_ready(frame)
     cursor = conn.connection.driver_connection.cursor()
     try:
         # a COPY per slice of rows, each CSV handed over from Arrow's buffer without a Python copy: a 1M-row

@@ -154,3 +154,27 @@ def test_pull_falls_back_when_the_driver_cannot_type_a_later_batch(
         commerce.dispose()
     orders = _table(engine, "orders", "order_id")
     assert counts["orders"] == len(orders) and orders["order_id"].is_unique
+
+
+def test_zoned_timestamps_land_as_the_same_instants(engine) -> None:  # noqa: ANN001
+    """PostgreSQL's COPY gets zoned timestamps as UTC text with an explicit offset (the fast formatting
+    path): every instant lands unchanged, whatever zone the column carries or the session runs in,
+    microseconds, instants before 1970 and nulls included."""
+    instants = [
+        datetime(2026, 11, 1, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 0, 0, 1, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC),  # a daylight-saving change in Europe
+        None,
+    ]
+    ids = [f"t{i}" for i in range(len(instants))]
+    frame = _customers(ids, "Tz", T0).set_column(
+        5, "created_at", pa.array(instants, pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us", tz="Europe/Berlin"))
+    )
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("set local timezone = 'America/Los_Angeles'")
+        upsert_frame(conn, "customers", frame, ["customer_id"])
+    rows = _table(engine, "customers", "customer_id")
+    got = [None if pd.isna(v) else pd.Timestamp(v).tz_localize("UTC") if pd.Timestamp(v).tzinfo is None
+           else pd.Timestamp(v).tz_convert("UTC") for v in rows["created_at"]]
+    assert got == [None if v is None else pd.Timestamp(v) for v in instants]
