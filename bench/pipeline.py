@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -498,6 +499,9 @@ def run(args: argparse.Namespace) -> dict:
                 engine.dispose()  # DuckDB: one process holds the warehouse file at a time
                 commerce.dispose()
                 for name in STAGES:
+                    if args.snapshots and args.backend == "duckdb":  # the warehouse as this stage finds it
+                        Path(args.snapshots).mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(work / "warehouse.duckdb", Path(args.snapshots) / f"before-{name}.duckdb")
                     result["stages"].append(run_task_process(name, args, url, measured, work, tag))
                     save(result)
                 engine = make_engine(url)
@@ -576,9 +580,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="cancel a stage's statements after this many seconds and report it as timed out")
     ap.add_argument("--one-process", action="store_true",
                     help="run the measured window's stages in this process, not one process per stage")
-    ap.add_argument("--task", default=None, help=argparse.SUPPRESS)  # internal: run one stage (a task process)
-    ap.add_argument("--url", default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--window-start", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--snapshots", default=None, metavar="DIR",
+                    help="DuckDB: keep a copy of the warehouse as each measured stage found it "
+                         "(before-<stage>.duckdb), to re-run one stage with --task <stage> --url duckdb:///<copy>")
+    ap.add_argument("--task", default=None, choices=STAGES,
+                    help="run only this stage of the day starting --window-start on the warehouse at --url, "
+                         "in this process (what the run does per stage)")
+    ap.add_argument("--url", default=None, help="with --task: the warehouse URL")
+    ap.add_argument("--window-start", default=None, help="with --task: the window's start, ISO 8601 with zone")
     args = ap.parse_args(argv)
     import logging
 

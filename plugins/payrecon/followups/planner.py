@@ -78,7 +78,8 @@ def plan_window(conn: Connection, config: FollowupConfig, window: Window, now: d
         "now": window.end,
     }
     plan_tables.load(conn, config)
-    sql.run(conn, "intermediate/int_followup_events", **binds)
+    with sql.without_merge_joins(conn):
+        sql.run(conn, "intermediate/int_followup_events", **binds)
     sql.analyze_scratch(conn, "_followup_actions", "_followup_journey_triggers", "_followup_events")
     events = _counts(conn, "select event_kind, count(*) from _followup_events group by event_kind order by 1")
     before = _outbox_keys(conn)

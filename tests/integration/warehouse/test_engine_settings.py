@@ -67,3 +67,48 @@ def test_postgres_outbox_refuses_an_id_that_is_not_the_md5_of_its_key(warehouse_
             conn.execute(insert, {"id": hashlib.md5(b"k1").hexdigest(), "key": "k1"})
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_journey_index_holds_journey_rows_and_still_serves_their_lookup(pg_url: str) -> None:
+    """Migration 0013: ix_followup_outbox_journey is partial (journey rows only), and the equality lookup
+    journeys use (`journey_await_delivery`) still goes through it. (DuckDB keeps no index on the outbox.)"""
+    from payrecon.warehouse.migrate import upgrade
+
+    engine = make_engine(pg_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            definition = conn.exec_driver_sql(
+                "select indexdef from pg_indexes where indexname = 'ix_followup_outbox_journey'").scalar()
+            assert definition.endswith("WHERE (journey_instance_id IS NOT NULL)"), definition
+            conn.exec_driver_sql("set local enable_seqscan = off")
+            plan = "\n".join(r[0] for r in conn.exec_driver_sql(
+                "explain select outbox_id from followup_outbox as o "
+                "where o.journey_instance_id = 'ji-1' and o.status = 'pending'"))
+            assert "ix_followup_outbox_journey" in plan, plan
+    finally:
+        engine.dispose()
+
+
+def test_without_merge_joins_is_scoped_to_its_statements(warehouse_url: str) -> None:
+    """`sql.without_merge_joins`: off inside on PostgreSQL, the session's value again after (a caller that
+    had turned merge joins off keeps them off); DuckDB runs the statements unchanged."""
+    from payrecon.warehouse import sql
+
+    engine = make_engine(warehouse_url)
+    try:
+        with engine.begin() as conn:
+            with sql.without_merge_joins(conn):
+                inside = conn.exec_driver_sql("select 1").scalar()
+                if conn.dialect.name == "postgresql":
+                    assert conn.exec_driver_sql("show enable_mergejoin").scalar() == "off"
+            assert inside == 1
+            if conn.dialect.name == "postgresql":
+                assert conn.exec_driver_sql("show enable_mergejoin").scalar() == "on"
+                conn.exec_driver_sql("set local enable_mergejoin = off")
+                with sql.without_merge_joins(conn):
+                    pass
+                assert conn.exec_driver_sql("show enable_mergejoin").scalar() == "off"
+    finally:
+        engine.dispose()
