@@ -16,7 +16,7 @@ import pyarrow.csv as pa_csv
 from sqlalchemy import Connection
 from sqlalchemy.sql.expression import Executable
 
-_COPY_ROWS = 262_144  # rows per PostgreSQL COPY of an Arrow table
+_COPY_ROWS = 65_536  # rows per PostgreSQL COPY of an Arrow table
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -94,14 +94,13 @@ def _copy_ready(frame: pa.Table) -> pa.Table:
 def _copy_arrow(conn: Connection, table: str, cols: list[str], frame: pa.Table) -> None:
     """PostgreSQL COPY of an Arrow table as CSV: strings quoted (an empty string stays empty), nulls
     unquoted and empty (NULL), zoned timestamps as UTC text with their offset (`_utc_text`)."""
-    frame = _copy_ready(frame)
     cursor = conn.connection.driver_connection.cursor()
     try:
         # a COPY per slice of rows, each CSV handed over from Arrow's buffer without a Python copy: a 1M-row
-        # table never sits in memory as one CSV text
+        # table never sits in memory as one CSV text (nor as text columns: those are made per slice too)
         for offset in range(0, max(frame.num_rows, 1), _COPY_ROWS):
             buf = pa.BufferOutputStream()
-            pa_csv.write_csv(frame.slice(offset, _COPY_ROWS), buf,
+            pa_csv.write_csv(_copy_ready(frame.slice(offset, _COPY_ROWS)), buf,
                              pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
             data = pa.BufferReader(buf.getvalue())
             cursor.copy_expert(f"copy {table} ({', '.join(cols)}) from stdin with (format csv)", data)
