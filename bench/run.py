@@ -263,7 +263,7 @@ def render(report: dict) -> str:
                 if r.get("task_processes") else "one process (--one-process)")),
             ("warm-up day(s) (not in total)", lambda b, r: ", ".join(f"{w['window']} {w['seconds']:.1f} s"
                                                                     for w in r["warmup"]) or "none"),
-            ("process peak RSS incl. warm-up", lambda b, r: f"{r['process_peak_rss_mb']:.0f} MB "
+            ("peak RSS, the run's own process", lambda b, r: f"{r['process_peak_rss_mb']:.0f} MB "
              f"(kernel max {r['kernel_peak_rss_mb']:.0f} MB)"),
             ("bare join, same engine", lambda b, r: f"{r['bare_join']['join_seconds']:.2f} s "
              f"({r['bare_join']['rows']:,} rows)"),
