@@ -79,32 +79,36 @@ def without_merge_joins(conn: Connection) -> Iterator[None]:
     A CTE's row count is a guess: PostgreSQL took the follow-up events' 795k initial orders for 7,510
     rows and matched them to 1.2M customers on three lower-cased names by a merge join, sorting both
     sides on disk (7.3 s of the step's 19.5 s at 1M orders, measured 2026-12-07); by hash the step ran
-    15.0-15.5 s. Nested loops stay allowed: they are right for the small lookups of a quiet day."""
+    15.0-15.5 s. Nested loops stay allowed: they are right for the small lookups of a quiet day.
+
+    Restored only when the statements succeed: after an error the transaction is aborted (it refuses
+    every statement, the restore would replace the real error) and its rollback undoes `set local`."""
     if conn.dialect.name != "postgresql":
         yield
         return
     before = conn.exec_driver_sql("select current_setting('enable_mergejoin')").scalar()
     conn.exec_driver_sql("set local enable_mergejoin = off")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"set local enable_mergejoin = {'on' if before == 'on' else 'off'}")
+    yield
+    conn.exec_driver_sql(f"set local enable_mergejoin = {'on' if before == 'on' else 'off'}")
 
 
 @contextmanager
 def unordered(conn: Connection) -> Iterator[None]:
     """DuckDB, for a step whose scratch tables are joined and aggregated, never read in insertion order:
-    without that order DuckDB need not hold rows back to keep it, so big steps fit a smaller memory cap
-    (measured at 1M orders in a fresh process: rules ran out of memory at a 700 MB cap, and fit in 909 MB
-    RSS without the order; linking 975 MB). PostgreSQL: nothing to do."""
+    without that order DuckDB need not hold rows back to keep it, so big steps need less memory
+    (measured at 1M orders in a fresh process, 2026-12-07: rules ran out of memory at a 700 MB cap with
+    the order kept; without it, it once finished at 909 MB of RSS and once ran out again: at 700 MB it
+    sits on the edge, see bench/README.md). PostgreSQL: nothing to do.
+
+    Reset only when the step succeeds: after an error DuckDB refuses every statement of the aborted
+    transaction, and a failing reset would replace the real error (an out-of-memory one showed up as
+    "transaction is aborted"); the warehouse's connections are not pooled, so the setting ends with it."""
     duckdb = conn.dialect.name == "duckdb"
     if duckdb:
         conn.exec_driver_sql("set preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        if duckdb:
-            conn.exec_driver_sql("reset preserve_insertion_order")
+    yield
+    if duckdb:
+        conn.exec_driver_sql("reset preserve_insertion_order")
 
 
 ANALYZE_AFTER_ROWS = 10_000

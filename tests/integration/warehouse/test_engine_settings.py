@@ -112,3 +112,21 @@ def test_without_merge_joins_is_scoped_to_its_statements(warehouse_url: str) -> 
                 assert conn.exec_driver_sql("show enable_mergejoin").scalar() == "off"
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("scope", ["without_merge_joins", "unordered"])
+def test_a_failing_step_raises_its_own_error_not_the_settings_restore(warehouse_url: str, scope: str) -> None:
+    """A statement failing inside a scoped setting aborts the transaction; restoring the setting then
+    would fail too and hide the real error (an out-of-memory error surfaced as "transaction is aborted")."""
+    import sqlalchemy as sa
+
+    from payrecon.warehouse import sql
+
+    engine = make_engine(warehouse_url)
+    try:
+        with pytest.raises(sa.exc.DBAPIError) as caught, engine.begin() as conn, getattr(sql, scope)(conn):
+            conn.exec_driver_sql("select no_such_column from orders")
+        assert "no_such_column" in str(caught.value)
+        assert "aborted" not in str(caught.value).lower()
+    finally:
+        engine.dispose()
