@@ -91,6 +91,37 @@ def test_postgres_journey_index_holds_journey_rows_and_still_serves_their_lookup
         engine.dispose()
 
 
+@pytest.mark.postgres
+def test_postgres_charge_indexes_serve_the_lookups_by_charge_alone(pg_url: str) -> None:
+    """Migration 0014: attempts and settlement lines are found by their charge alone (as reconciliation
+    and finance join them), through partial indexes that leave charge-less rows out; the index on a
+    table no query reads is gone."""
+    from payrecon.warehouse.migrate import upgrade
+
+    engine = make_engine(pg_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            defs = dict(conn.exec_driver_sql(
+                "select indexname, indexdef from pg_indexes where indexname in "
+                "('ix_payment_attempts_charge', 'ix_settlement_lines_charge', 'ix_attempt_classes_order')").all())
+            assert set(defs) == {"ix_payment_attempts_charge", "ix_settlement_lines_charge"}, defs
+            assert defs["ix_payment_attempts_charge"].endswith(
+                "(gateway_charge_id) WHERE (gateway_charge_id IS NOT NULL)"), defs
+            assert defs["ix_settlement_lines_charge"].endswith("(charge_id) WHERE (charge_id IS NOT NULL)"), defs
+            conn.exec_driver_sql("set local enable_seqscan = off")
+            conn.exec_driver_sql("set local enable_hashjoin = off")
+            conn.exec_driver_sql("set local enable_mergejoin = off")
+            plan = "\n".join(r[0] for r in conn.exec_driver_sql(
+                "explain select a.order_id from (values ('ch_1'), ('ch_2')) as c (charge_id) "
+                "inner join payment_attempts as a on a.gateway_charge_id = c.charge_id "
+                "inner join settlement_lines as l on l.charge_id = c.charge_id"))
+            assert "ix_payment_attempts_charge" in plan, plan
+            assert "ix_settlement_lines_charge" in plan, plan
+    finally:
+        engine.dispose()
+
+
 def test_without_merge_joins_is_scoped_to_its_statements(warehouse_url: str) -> None:
     """`sql.without_merge_joins`: off inside on PostgreSQL, the session's value again after (a caller that
     had turned merge joins off keeps them off); DuckDB runs the statements unchanged."""
