@@ -82,10 +82,20 @@ def test_postgres_journey_index_holds_journey_rows_and_still_serves_their_lookup
             definition = conn.exec_driver_sql(
                 "select indexdef from pg_indexes where indexname = 'ix_followup_outbox_journey'").scalar()
             assert definition.endswith("WHERE (journey_instance_id IS NOT NULL)"), definition
-            conn.exec_driver_sql("set local enable_seqscan = off")
+            # an outbox with many waiting rows, a few of them journey steps: on an empty table every
+            # index costs the same and the planner's pick says nothing
+            conn.exec_driver_sql(
+                "insert into followup_outbox (outbox_id, idempotency_key, event_kind, event_at, subject_ref, "
+                "action_id, channel, cancellable, status, attempts, next_attempt_at, planned_at, "
+                "journey_instance_id, journey_step) "
+                "select md5('k' || i), 'k' || i, 'failed_purchase', now(), 'o-' || i, 'email_apology', 'email', "
+                "true, 'pending', 0, now(), now(), case when mod(i, 500) = 0 then 'ji-' || i end, "
+                "case when mod(i, 500) = 0 then 'send' end from generate_series(1, 5000) as i")
+            conn.exec_driver_sql("analyze followup_outbox")
             plan = "\n".join(r[0] for r in conn.exec_driver_sql(
                 "explain select outbox_id from followup_outbox as o "
-                "where o.journey_instance_id = 'ji-1' and o.status = 'pending'"))
+                "where o.journey_instance_id = 'ji-500' and o.journey_step = 'send' "
+                "and o.status in ('pending', 'sending')"))
             assert "ix_followup_outbox_journey" in plan, plan
     finally:
         engine.dispose()
@@ -118,6 +128,33 @@ def test_postgres_charge_indexes_serve_the_lookups_by_charge_alone(pg_url: str) 
                 "inner join settlement_lines as l on l.charge_id = c.charge_id"))
             assert "ix_payment_attempts_charge" in plan, plan
             assert "ix_settlement_lines_charge" in plan, plan
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_due_index_holds_waiting_and_sending_rows_and_serves_claim_and_reclaim(pg_url: str) -> None:
+    """Migration 0015: ix_followup_outbox_due is partial (pending and sending rows only); the dispatcher's
+    claim of due rows and its reclaim of expired claims still go through it."""
+    from payrecon.warehouse.migrate import upgrade
+
+    engine = make_engine(pg_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            definition = conn.exec_driver_sql(
+                "select indexdef from pg_indexes where indexname = 'ix_followup_outbox_due'").scalar()
+            assert definition.endswith(
+                "WHERE (status = ANY (ARRAY['pending'::text, 'sending'::text]))"), definition
+            conn.exec_driver_sql("set local enable_seqscan = off")
+            claim = "\n".join(r[0] for r in conn.exec_driver_sql(
+                "explain select outbox_id from followup_outbox where status = 'pending' "
+                "and next_attempt_at <= now() order by next_attempt_at, outbox_id limit 100"))
+            reclaim = "\n".join(r[0] for r in conn.exec_driver_sql(
+                "explain select outbox_id from followup_outbox where status = 'sending' "
+                "and claimed_until < now()"))
+            assert "ix_followup_outbox_due" in claim, claim
+            assert "ix_followup_outbox_due" in reclaim, reclaim
     finally:
         engine.dispose()
 
