@@ -1,9 +1,8 @@
--- Candidate pairs among the records to resolve (_link_affected, _identity_customers): only records that
--- share an email, a phone or a card are ever compared (blocking), so the work grows with the evidence,
--- not with the square of the customers. A key shared by more than :max_block_size records of the
--- horizon (a shop's test card, a placeholder phone) says nothing about a person and is skipped; blocks
--- are counted over all of identity_keys. Scored in Python (name similarity), decided there; the
--- records' created_at name a group's person (its earliest record).
+-- Candidate pairs among the records to resolve: two records are compared only when they share a
+-- usable email, phone or card (_identity_blocked, from int_identity_blocks or int_identity_blocks_all),
+-- so the work grows with the evidence, not with the square of the customers. Scored in Python (name
+-- similarity), decided there; the records' created_at (_identity_customers) name a group's person (its
+-- earliest record).
 -- Pairs that cannot be one person are dropped here: two records sharing no email match only when both
 -- names agree (similarity >= :device_name_min, i.e. an indel distance <= (1 - min) * the two lengths),
 -- and the edit distance never exceeds the indel distance, so a pair whose first or last names are
@@ -12,58 +11,18 @@
 -- plain names (printable ASCII, short: `is_plain`) are dropped by it. The bound is computed in double
 -- precision: PostgreSQL types a bound float as numeric, whose arithmetic over the ~16M compared pairs of a
 -- 1M-order day cost seconds.
--- Binds: :horizon_start, :max_block_size, :device_name_min.
+-- Binds: :device_name_min.
 drop table if exists _identity_pairs
 ;
 create temporary table _identity_pairs as
 with
 
-blocked_all as (
-    select
-        k.customer_id,
-        k.key_kind,
-        k.key_value
-    from identity_keys as k
-    inner join _link_affected as a
-        on a.customer_id = k.customer_id
-    where k.key_kind <> 'self'
-      and k.seen_at >= :horizon_start
-),
-
-block_sizes as (
-    select
-        key_kind,
-        key_value,
-        count(*) as holders
-    from blocked_all
-    group by key_kind, key_value
-),
-
--- a key also held by records not resolved this run counts them too (identity_keys holds one row per
--- record and key); a key none of them shares with another record of the run never makes a pair
-usable_keys as (
-    select
-        k.key_kind,
-        k.key_value
-    from identity_keys as k
-    inner join block_sizes as b
-        on b.key_kind = k.key_kind
-       and b.key_value = k.key_value
-    where k.seen_at >= :horizon_start
-      and b.holders >= 2
-    group by k.key_kind, k.key_value
-    having count(*) <= :max_block_size
-),
-
 blocked as (
     select
-        k.customer_id,
-        k.key_kind,
-        k.key_value
-    from blocked_all as k
-    inner join usable_keys as u
-        on u.key_kind = k.key_kind
-       and u.key_value = k.key_value
+        customer_id,
+        key_kind,
+        key_value
+    from _identity_blocked
 ),
 
 usable_emails as (

@@ -42,7 +42,7 @@ RELINK_ALL_SHARE = 0.5
 SEEN = {"orders": "commerce.orders", "payment_attempts": "commerce.payment_attempts", "customers": "commerce.customers"}
 TEMP_TABLES = (
     "_link_touched", "_identity_scope", "_identity_new_keys", "_identity_old_keys", "_link_affected",
-    "_identity_customers", "_identity_pairs", "_link_persons", "_persons_changed", "_purchase_orders",
+    "_identity_customers", "_identity_blocked", "_identity_pairs", "_link_persons", "_persons_changed", "_purchase_orders",
     "_purchase_assign", "_purchases_new", "_purchases_changed", "_purchases_gone", "_links_changed",
     "_duplicates_new", "_duplicates_changed",
 )
@@ -161,14 +161,18 @@ def _link_in(conn: Connection, windows: list[Window], settings: LinkSettings) ->
         ).scalar()
         or 0
     )
-    if full or touched >= RELINK_ALL_SHARE * in_horizon:
+    whole_horizon = full or touched >= RELINK_ALL_SHARE * in_horizon
+    if whole_horizon:
         _step(conn, "linking/linking_affected_all", binds, "_link_affected")
     else:
         _step(conn, "linking/linking_affected", binds, "_link_affected")
     _drop(conn, "_link_touched", "_identity_scope", "_identity_new_keys", "_identity_old_keys")
     _step(conn, "intermediate/int_identity_customers", binds, "_identity_customers")
+    # every record of the horizon resolved: each key's holders are all in identity_keys, one grouping
+    blocks = "intermediate/int_identity_blocks_all" if whole_horizon else "intermediate/int_identity_blocks"
+    _step(conn, blocks, binds, "_identity_blocked")
     tied = identity.resolve(conn, binds, settings)
-    _drop(conn, "_identity_pairs", "_identity_customers")
+    _drop(conn, "_identity_pairs", "_identity_customers", "_identity_blocked")
     customers = _count(conn, "_link_affected")
     # the records tied to another one form fewer persons; every other record is a person of its own
     persons = customers - tied.num_rows + len(set(tied.column("person_id").to_pylist()))

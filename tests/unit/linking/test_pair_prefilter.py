@@ -49,6 +49,7 @@ def test_prefilter_keeps_every_pair_that_matches(engine: sa.Engine) -> None:
                  "device_name_min": settings.shared_device_name_min}
         sql.run(conn, "linking/linking_affected_all", **binds)
         sql.run(conn, "intermediate/int_identity_customers", **binds)
+        sql.run(conn, "intermediate/int_identity_blocks_all", **binds)
         sql.run(conn, "intermediate/int_identity_pairs", **binds)
         kept = {(a, b) for a, b in conn.execute(sa.text("select left_id, right_id from _identity_pairs"))}
         named = {r[0]: (r[1], r[2]) for r in conn.execute(
