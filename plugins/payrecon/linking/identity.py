@@ -1,8 +1,8 @@
 """Who is who (R8): customer records of one person, found on all the evidence, with a score and reason.
 
-Blocking happens in SQL (`int_identity_blocks`, `int_identity_pairs`): only records sharing a normalised email, a phone or a
-card fingerprint are ever compared. Scoring is vectorised (rapidfuzz `cpdist` over the pair columns),
-and records are grouped by label propagation in numpy, not by per-pair Python.
+Blocking happens in SQL (`int_identity_blocks`, `int_identity_pairs`): only records sharing a normalised
+email, a phone or a card fingerprint are ever compared. Scoring is vectorised (rapidfuzz `cpdist` over the
+pair columns), and records are grouped by label propagation in numpy, not by per-pair Python.
 
 Why the two rules: an email is personal, so a shared normalised email plus one agreeing name is enough
 (a typo in the other name is common). A card or phone is shared inside households, so it only links
@@ -123,8 +123,8 @@ def _frame(table: pa.Table, types: dict[str, str]) -> pd.DataFrame:
 
 def resolve(conn: Connection, binds: dict, settings: LinkSettings) -> pa.Table:
     """The records of `_link_affected` tied to another record (on the keys of `_identity_blocked`), with
-    their person and how strongly they were tied to it. A record tied to none is a person of its own (score 1, 'one customer record'): most
-    are, and they never leave SQL.
+    their person and how strongly they were tied to it. A record tied to none is a person of its own
+    (score 1, 'one customer record'): most are, and they never leave SQL.
 
     Every record tied to one of them is among them (`linking_affected`), so their groups are whole. The
     pairs are read and scored in slices, each slice's names dropped once decided: only the matches (a few
